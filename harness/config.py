@@ -1,0 +1,258 @@
+"""One typed configuration for a run, loadable from YAML/TOML and overridable from the CLI.
+
+Every field has a default, so ``RunConfig()`` is the documented default run
+(frl-london, dlib HOG + ResNet, enrol neutral vs probe smiling).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+from harness.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+
+@dataclass
+class DatasetConfig:
+    """Which labelled face set to use and where its files are."""
+
+    name: str = "frl-london"
+    #: Folder holding one sub-folder per dataset; None means $FACERISK_DATA_HOME or the user cache.
+    data_home: Optional[str] = None
+    #: Download the public original when the folder is absent.
+    download: bool = True
+    #: Hosting base URL to download from instead of the card's upstream (a mirror).
+    mirror: Optional[str] = None
+    #: What to do with an unreadable image: stop with an error, or count it as a failure to acquire.
+    bad_images: Literal["error", "fta"] = "error"
+    #: Largest image (pixels) decoded; larger headers are refused as decompression bombs.
+    max_pixels: int = 40_000_000
+
+
+@dataclass
+class DetectorConfig:
+    """Face detection and landmarking (the acquisition stage)."""
+
+    name: Literal["dlib-hog", "dlib-cnn", "null"] = "dlib-hog"
+    #: Times the image is upsampled before detection (face_recognition's default is 1).
+    upsample: int = 1
+    #: What an image with several faces means: keep the largest, or count a failure to acquire.
+    multi_face: Literal["largest", "fta"] = "largest"
+    #: Landmark model used for alignment: dlib's 5-point (face_recognition's "small") or 68-point.
+    landmarks: Literal["5", "68"] = "5"
+
+
+@dataclass
+class EmbedderConfig:
+    """Face embedding (template extraction)."""
+
+    name: str = "dlib-resnet-v1"
+    #: Jitters per face (face_recognition's num_jitters); >1 averages re-sampled chips.
+    jitters: int = 1
+    #: Path of an ONNX model file, for name: onnx.
+    path: Optional[str] = None
+
+
+@dataclass
+class ProtocolConfig:
+    """How enrolment and probe sets and the pairs between them are chosen."""
+
+    #: Metadata column that splits enrolment from probe images.
+    split_column: str = "expression"
+    enrol_value: str = "neutral"
+    probe_value: str = "smiling"
+    #: all: every enrolled subject against every other subject's probe;
+    #: matched: only impostors of the same group on ``match_on`` (NIST's demographically matched).
+    impostors: Literal["all", "matched"] = "all"
+    match_on: list[str] = field(default_factory=lambda: ["gender", "ethnicity"])
+
+
+@dataclass
+class MetricsConfig:
+    """Which thresholds and groups the error rates are read at."""
+
+    #: Comparison score used for decisions: euclidean distance (face_recognition) or cosine similarity.
+    score: Literal["euclidean", "cosine"] = "euclidean"
+    #: Target FMRs for thresholds calibrated on all impostor pairs of the run.
+    target_fmrs: list[float] = field(default_factory=lambda: [1e-2, 1e-3])
+    #: Fixed thresholds in the score's own units (distance 0.6 is face_recognition's default tolerance).
+    fixed_thresholds: list[float] = field(default_factory=lambda: [0.6])
+    #: Attributes to slice by (metadata columns); missing ones are skipped with a warning.
+    attributes: list[str] = field(default_factory=lambda: ["gender", "ethnicity", "age"])
+    #: Intersections, each a list of attributes.
+    intersections: list[list[str]] = field(default_factory=lambda: [["gender", "ethnicity"]])
+    #: Numeric attributes are cut into bands at these edges (left-closed).
+    bins: dict[str, list[float]] = field(default_factory=lambda: {"age": [18, 30, 45, 120]})
+    #: Which side of an impostor pair decides its group: the probe (the person passing the camera).
+    group_side: Literal["probe", "enrol"] = "probe"
+    #: Confidence level of the Clopper-Pearson intervals.
+    confidence: float = 0.95
+    #: Groups with fewer subjects than this are marked "insufficient".
+    min_subjects: int = 5
+    #: Groups with fewer subjects than this are marked "small" (rates shown, with wide intervals).
+    small_subjects: int = 30
+
+
+@dataclass
+class RunConfig:
+    """A whole run: dataset, pipeline, protocol, metrics and outputs."""
+
+    name: Optional[str] = None
+    #: Folder under which the run directory is written.
+    reports_dir: str = "reports"
+    #: Content-addressed cache of acquisitions; None means the user cache dir.
+    cache_dir: Optional[str] = None
+    use_cache: bool = True
+    #: Worker processes for detection and embedding; 0 means one per available core.
+    workers: int = 0
+    seed: int = 0
+    progress: bool = True
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (recorded in results provenance)."""
+        return dataclasses.asdict(self)
+
+
+def _check(value: Any, tp: Any, where: str) -> Any:
+    """Coerce ``value`` to the annotated type ``tp`` or raise ConfigError naming ``where``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check(value, inner[0], where)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
+        return value
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_check(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): _check(v, args[1], f"{where}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a section (mapping), got {value!r}")
+        return _build(tp, value, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise ConfigError(f"{where}: expected text, got {value!r}")
+        return str(value)
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(
+            f"{where or 'config'}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"valid keys are {', '.join(sorted(names))}"
+        )
+    kwargs = {k: _check(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def from_dict(data: dict[str, Any]) -> RunConfig:
+    """Build a validated :class:`RunConfig` from nested plain data."""
+    cfg = _build(RunConfig, data or {}, "")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: RunConfig) -> None:
+    """Cross-field checks that types alone cannot express."""
+    if cfg.detector.upsample < 0 or cfg.detector.upsample > 4:
+        raise ConfigError("detector.upsample must be between 0 and 4")
+    if cfg.embedder.jitters < 1:
+        raise ConfigError("embedder.jitters must be at least 1")
+    for t in cfg.metrics.target_fmrs:
+        if not 0 < t < 1:
+            raise ConfigError(f"metrics.target_fmrs: {t} is not a rate in (0, 1)")
+    if not 0.5 < cfg.metrics.confidence < 1:
+        raise ConfigError("metrics.confidence must be in (0.5, 1)")
+    if cfg.workers < 0:
+        raise ConfigError("workers must be 0 (one per core) or more")
+    if cfg.protocol.enrol_value == cfg.protocol.probe_value:
+        raise ConfigError("protocol.enrol_value and protocol.probe_value must differ")
+
+
+def load_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a YAML or TOML config file into plain data."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: config file not found")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text) or {}
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot parse config ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of sections")
+    return data
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one ``section.key=value`` override; the value is parsed as YAML (so 1e-3, [a, b], true work)."""
+    if "=" not in assignment:
+        raise ConfigError(f"override {assignment!r} must look like section.key=value")
+    key, raw = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {assignment!r}: {part} is not a section")
+    node[parts[-1]] = value
+
+
+def load(path: str | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Load a config file (optional), apply CLI overrides, validate."""
+    data = load_file(path) if path else {}
+    for o in overrides or []:
+        apply_override(data, o)
+    return from_dict(data)

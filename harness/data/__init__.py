@@ -1,0 +1,31 @@
+"""Data stage: dataset cards, metadata validation, safe image decoding, upstream fetch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from harness.data.cards import Card, get_card, list_cards
+from harness.data.dataset import Dataset, data_home, open_dataset
+from harness.data.fetch import fetch
+from harness.errors import DatasetError
+
+__all__ = ["Card", "Dataset", "data_home", "fetch", "get_card", "list_cards", "open_dataset", "resolve"]
+
+
+def resolve(name: str, home: Optional[str] = None, download: bool = True, mirror: Optional[str] = None,
+            progress: bool = True) -> Dataset:
+    """Open dataset ``name`` (a card name or a folder path), fetching the public original if absent."""
+    p = Path(name).expanduser()
+    if (p / "metadata.csv").is_file():
+        return open_dataset(str(p))
+    card = get_card(name)
+    root = data_home(home)
+    if not (root / card.name / "metadata.csv").is_file():
+        if not download:
+            raise DatasetError(
+                f"dataset {card.name} not found under {root}; run 'facerisk datasets fetch {card.name}' "
+                "or point --data-home / FACERISK_DATA_HOME at the folder that holds it"
+            )
+        fetch(card, root, mirror=mirror, progress=progress)
+    return open_dataset(str(root / card.name), card=card)

@@ -1,0 +1,150 @@
+"""A labelled face set on disk: a folder with ``metadata.csv`` (one row per image).
+
+Required columns: ``image`` (path relative to the folder) and ``subject_id``. Every other
+column is an attribute (age, gender, ethnicity, ...) or a protocol column (expression, split).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import platformdirs
+
+from harness.data.cards import Card
+from harness.data.images import load_rgb, sha256_file
+from harness.errors import DatasetError, ImageError
+
+MISSING = {"", "NA", "N/A", "NaN", "nan", "null", "None"}
+DEFAULT_PROTOCOL_COLUMNS = ("expression", "split", "session", "pose", "illumination", "capture")
+
+
+def data_home(explicit: Optional[str] = None) -> Path:
+    """Where datasets live: the option, then $FACERISK_DATA_HOME, then the user cache dir."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("FACERISK_DATA_HOME")
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_cache_dir("facerisk")) / "datasets"
+
+
+@dataclass
+class Dataset:
+    """A validated dataset: its folder, its metadata frame and its card (if registered)."""
+
+    name: str
+    root: Path
+    frame: pd.DataFrame
+    card: Optional[Card] = None
+
+    @property
+    def subject_attributes(self) -> list[str]:
+        """Columns that describe a person, so must agree across that person's images."""
+        if self.card and self.card.labels:
+            return [c for c in self.card.labels if c in self.frame.columns]
+        return [c for c in self.frame.columns if c not in ("image", "subject_id", *DEFAULT_PROTOCOL_COLUMNS)]
+
+    def path_of(self, image: str) -> Path:
+        return self.root / image
+
+    def manifest(self) -> list[tuple[str, str]]:
+        """(relative path, sha256) of metadata.csv and every image, sorted."""
+        rows = [("metadata.csv", sha256_file(self.root / "metadata.csv"))]
+        rows += [(img, sha256_file(self.root / img)) for img in self.frame["image"]]
+        return sorted(rows)
+
+    @staticmethod
+    def manifest_hash(manifest: list[tuple[str, str]]) -> str:
+        """One sha256 standing for the dataset's exact bytes."""
+        h = hashlib.sha256()
+        for path, digest in manifest:
+            h.update(f"{digest}  {path}\n".encode())
+        return h.hexdigest()
+
+
+def read_metadata(root: Path) -> pd.DataFrame:
+    """Read ``root/metadata.csv`` as text columns, with the usual missing markers as NA."""
+    csv = root / "metadata.csv"
+    if not csv.is_file():
+        raise DatasetError(
+            f"{csv}: metadata.csv not found; a dataset is a folder with metadata.csv "
+            "(columns image, subject_id, attributes...) and the images it names"
+        )
+    try:
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(f"{csv}: cannot parse as CSV ({exc})") from None
+    frame.columns = [c.strip() for c in frame.columns]
+    for col in frame.columns:
+        frame[col] = frame[col].str.strip()
+        frame.loc[frame[col].isin(MISSING), col] = pd.NA
+    return frame
+
+
+def validate_frame(frame: pd.DataFrame, root: Path, subject_attributes: list[str]) -> None:
+    """Check a metadata frame; raise :class:`DatasetError` naming the CSV row of the first problem.
+
+    Row numbers are CSV line numbers (the header is line 1).
+    """
+    csv = root / "metadata.csv"
+    missing = [c for c in ("image", "subject_id") if c not in frame.columns]
+    if missing:
+        raise DatasetError(
+            f"{csv}: missing required column(s) {', '.join(missing)}; found {', '.join(frame.columns)}"
+        )
+    if frame.empty:
+        raise DatasetError(f"{csv}: no rows")
+    line = frame.index + 2
+    for col in ("image", "subject_id"):
+        empty = frame[col].isna()
+        if empty.any():
+            raise DatasetError(f"{csv}: row {line[empty.argmax()]}: empty {col}")
+    dup = frame["image"].duplicated(keep=False)
+    if dup.any():
+        rows = ", ".join(str(r) for r in line[dup][:6])
+        raise DatasetError(f"{csv}: rows {rows}: the same image is listed more than once")
+    root_resolved = root.resolve()
+    for i, img in zip(line, frame["image"]):
+        p = Path(img)
+        if p.is_absolute() or not (root_resolved / p).resolve().is_relative_to(root_resolved):
+            raise DatasetError(f"{csv}: row {i}: image path {img!r} must be relative and inside {root}")
+        if not (root / p).is_file():
+            raise DatasetError(
+                f"{csv}: row {i}: image file {img!r} not found under {root} (fix the path or restore the file)"
+            )
+    for attr in subject_attributes:
+        values = frame.groupby("subject_id")[attr].agg(lambda s: set(s.dropna()))
+        bad = values[values.map(len) > 1]
+        if len(bad):
+            sid = bad.index[0]
+            rows = ", ".join(str(r) for r in line[(frame["subject_id"] == sid).to_numpy()])
+            raise DatasetError(
+                f"{csv}: rows {rows}: subject {sid} has inconsistent {attr} "
+                f"({', '.join(sorted(map(str, bad.iloc[0])))}); a person's attributes must agree across images"
+            )
+
+
+def open_dataset(name_or_path: str, home: Optional[str] = None, card: Optional[Card] = None) -> Dataset:
+    """Open and validate a dataset folder (``home/name``) or an explicit folder path."""
+    p = Path(name_or_path).expanduser()
+    root = p if (p.is_dir() and (p / "metadata.csv").exists()) or os.sep in name_or_path else data_home(home) / name_or_path
+    frame = read_metadata(root)
+    ds = Dataset(name=card.name if card else root.name, root=root, frame=frame, card=card)
+    validate_frame(frame, root, ds.subject_attributes)
+    return ds
+
+
+def decode_all(ds: Dataset, max_pixels: int = 40_000_000) -> list[ImageError]:
+    """Try decoding every image; return the errors (empty when all decode)."""
+    errors = []
+    for img in ds.frame["image"]:
+        try:
+            load_rgb(ds.path_of(img), max_pixels=max_pixels)
+        except ImageError as exc:
+            errors.append(exc)
+    return errors

@@ -1,0 +1,124 @@
+"""Download a dataset's public original, verify every checksum, and build the facerisk layout.
+
+The download goes to ``<home>/.<name>.partial`` (files already there with the right checksum
+are kept, so an interrupted fetch resumes) and is renamed to ``<home>/<name>`` only when
+complete, so a half-fetched dataset is never mistaken for a whole one.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+from tqdm import tqdm
+
+from harness.data.cards import Card
+from harness.errors import DatasetError
+
+TIMEOUT_S = 30
+
+
+def _offline_help(card: Card, home: Path) -> str:
+    return (
+        f"to provide {card.name} yourself, place the folder '{card.name}/' (metadata.csv + images/) "
+        f"under {home}, or point --data-home / FACERISK_DATA_HOME at the folder that holds it"
+    )
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:  # noqa: S310 - URL comes from a card
+        return resp.read()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _build_rows(card: Card, meta_bytes: bytes) -> list[dict[str, str]]:
+    spec = card.upstream["metadata"]
+    cols = spec.get("columns", {})
+    reader = csv.DictReader(io.StringIO(meta_bytes.decode("utf-8")))
+    rows = []
+    for rec in reader:
+        subject = {ours: rec[theirs] for ours, theirs in cols.items()}
+        for img in card.upstream["images"]:
+            row = {
+                "image": img["image"].format(**subject),
+                "subject_id": subject["subject_id"],
+                "_upstream": img["upstream"].format(**subject),
+            }
+            row.update({k: v for k, v in img.items() if k not in ("upstream", "image")})
+            row.update({k: v for k, v in subject.items() if k != "subject_id"})
+            rows.append(row)
+    return rows
+
+
+def fetch(card: Card, home: Path, mirror: Optional[str] = None, progress: bool = True) -> Path:
+    """Fetch ``card``'s upstream into ``home/<name>``; return the folder.
+
+    Parameters
+    ----------
+    card : Card
+        Must have ``upstream`` (base_url, metadata, images) and ``sha256`` entries.
+    home : Path
+        Data home.
+    mirror : str, optional
+        Base URL used instead of the card's (same relative paths), e.g. a local copy.
+    """
+    if not card.upstream:
+        raise DatasetError(f"dataset {card.name} has no public upstream to download; {_offline_help(card, home)}")
+    base = (mirror or card.upstream["base_url"]).rstrip("/")
+    final = home / card.name
+    partial = home / f".{card.name}.partial"
+    partial.mkdir(parents=True, exist_ok=True)
+
+    def download(rel: str) -> bytes:
+        expected = card.sha256.get(rel)
+        if expected is None:
+            raise DatasetError(f"dataset card {card.path} has no sha256 for {rel}; refusing an unverified file")
+        cached = partial / ".upstream" / rel
+        if cached.is_file():
+            data = cached.read_bytes()
+            if _sha(data) == expected:
+                return data
+        url = f"{base}/{rel}"
+        try:
+            data = _get(url)
+        except (urllib.error.URLError, OSError) as exc:
+            raise DatasetError(f"cannot download {url} ({exc}); {_offline_help(card, home)}") from None
+        got = _sha(data)
+        if got != expected:
+            raise DatasetError(
+                f"checksum mismatch for {url}: expected sha256 {expected}, got {got}; "
+                "the upstream changed or the download was corrupted (retry, or use --mirror)"
+            )
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(cached.suffix + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, cached)
+        return data
+
+    rows = _build_rows(card, download(card.upstream["metadata"]["path"]))
+    for row in tqdm(rows, desc=f"fetch {card.name}", unit="img", disable=not progress):
+        data = download(row["_upstream"])
+        dest = partial / row["image"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    fields = [k for k in rows[0] if k != "_upstream"]
+    with open(partial / "metadata.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    (partial / "ATTRIBUTION.txt").write_text(card.attribution + "\n", encoding="utf-8")
+    shutil.rmtree(partial / ".upstream", ignore_errors=True)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    return final

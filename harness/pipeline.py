@@ -1,0 +1,328 @@
+"""The one module that connects the stages.
+
+``data -> (degrade) -> detect -> embed -> compare -> metrics -> report``
+
+Stages never import each other; this module passes plain arrays and tables between them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from harness import compare, data, detect, embed, metrics, provenance
+from harness.cache import AcquisitionCache, params_digest
+from harness.config import RunConfig
+from harness.data.images import load_rgb, sha256_file
+from harness.errors import ConfigError, DatasetError, ImageError
+
+log = logging.getLogger("facerisk")
+
+# --------------------------------------------------------------------------- acquisition (detect + embed)
+
+_WORKER: dict[str, Any] = {}
+
+
+def _make_backends(cfg: RunConfig):
+    det = detect.make(cfg.detector.name, upsample=cfg.detector.upsample, landmarks=cfg.detector.landmarks)
+    emb = embed.make(cfg.embedder.name, jitters=cfg.embedder.jitters, path=cfg.embedder.path)
+    return det, emb
+
+
+def _init_worker(cfg: RunConfig) -> None:
+    det, emb = _make_backends(cfg)
+    det.load()
+    emb.load()
+    _WORKER.update(cfg=cfg, det=det, emb=emb)
+
+
+def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int) -> dict[str, Any]:
+    """Load one image, find its face, embed it. Never raises for bad input: the record says why.
+
+    Returns a record with ``status`` ok / fta / unreadable, ``reason``, ``n_faces``, the chosen
+    face's ``box``, ``landmarks``, ``interocular_px``, ``embedding`` and per-stage seconds.
+    """
+    rec: dict[str, Any] = {"status": "ok", "reason": "", "n_faces": 0, "box": None, "score": None,
+                           "interocular_px": None, "embedding": None, "landmarks": np.zeros((0, 2)),
+                           "t_load": 0.0, "t_detect": 0.0, "t_embed": 0.0}
+    t0 = time.perf_counter()
+    try:
+        img = load_rgb(path, max_pixels=max_pixels)
+    except ImageError as exc:
+        rec.update(status="unreadable", reason=exc.reason)
+        return rec
+    t1 = time.perf_counter()
+    faces = det.detect(img)
+    t2 = time.perf_counter()
+    rec.update(t_load=t1 - t0, t_detect=t2 - t1, n_faces=len(faces), height=img.shape[0], width=img.shape[1])
+    if not faces:
+        rec.update(status="fta", reason="no_face")
+        return rec
+    if len(faces) > 1 and multi_face == "fta":
+        rec.update(status="fta", reason=f"multiple_faces:{len(faces)}")
+        return rec
+    face = max(faces, key=lambda f: f.area)  # stable: the first of equal areas, as detected
+    vec = emb.embed(img, face)
+    rec.update(
+        t_embed=time.perf_counter() - t2,
+        box=[int(v) for v in face.box],
+        score=float(face.score),
+        interocular_px=face.interocular_px,
+        landmarks=face.landmarks,
+        embedding=vec,
+    )
+    return rec
+
+
+def _worker_acquire(path: str) -> dict[str, Any]:
+    cfg = _WORKER["cfg"]
+    return acquire_image(path, _WORKER["det"], _WORKER["emb"], cfg.detector.multi_face, cfg.dataset.max_pixels)
+
+
+def backend_provenance(cfg: RunConfig) -> dict[str, Any]:
+    """Detector and embedder descriptions, including weight hashes (they key the cache)."""
+    det, emb = _make_backends(cfg)
+    if cfg.embedder.name == "onnx":
+        emb.load()  # input size is known only once loaded
+    return {"detector": {**det.provenance(), "multi_face": cfg.detector.multi_face}, "embedder": emb.provenance()}
+
+
+def resolve_workers(requested: int, n_tasks: int) -> int:
+    n = requested or provenance.usable_cores()
+    return max(1, min(n, n_tasks))
+
+
+def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any],
+                extra_params: Optional[dict[str, Any]] = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Acquisition records for ``paths`` (cache first, then the model in worker processes).
+
+    Returns the records in input order and a stats dict (cache hits, workers, seconds).
+    """
+    cache = AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache)
+    digest = params_digest({"models": models, "max_pixels": cfg.dataset.max_pixels, **(extra_params or {})})
+    t0 = time.perf_counter()
+    shas = [sha256_file(p) if p.is_file() else "missing:" + str(p) for p in paths]
+    t_hash = time.perf_counter() - t0
+    records: list[Optional[dict[str, Any]]] = [None] * len(paths)
+    todo = []
+    for i, sha in enumerate(shas):
+        rec = cache.get(cache.key(sha, digest))
+        if rec is not None:
+            rec["cached"] = True
+            records[i] = rec
+        else:
+            todo.append(i)
+    workers = resolve_workers(cfg.workers, len(todo))
+    t1 = time.perf_counter()
+    if todo:
+        bar = tqdm(total=len(todo), desc="detect+embed", unit="img", disable=not cfg.progress)
+        todo_paths = [str(paths[i]) for i in todo]
+        if workers == 1:
+            _init_worker(cfg)
+            results = map(_worker_acquire, todo_paths)
+            pool = None
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(cfg,))
+            results = pool.map(_worker_acquire, todo_paths, chunksize=max(1, min(8, len(todo) // (workers * 4))))
+        try:
+            for i, rec in zip(todo, results):
+                rec["cached"] = False
+                rec["sha256"] = shas[i]
+                if rec["status"] != "unreadable":  # a fixed file has a new hash anyway; don't pin errors
+                    cache.put(cache.key(shas[i], digest), rec)
+                records[i] = rec
+                bar.update()
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    for i, rec in enumerate(records):
+        rec["sha256"] = shas[i]
+    stats = {
+        "n_images": len(paths), "cache_hits": len(paths) - len(todo), "computed": len(todo),
+        "workers": workers if todo else 0, "cache_dir": str(cache.root), "params_digest": digest,
+        "seconds_hash": t_hash, "seconds_acquire": time.perf_counter() - t1,
+    }
+    return records, stats  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RunResult:
+    """Everything a report needs; written out by :mod:`harness.report`."""
+
+    config: RunConfig
+    dataset: data.Dataset
+    acquisitions: pd.DataFrame
+    pairs: pd.DataFrame
+    thresholds: list[metrics.Threshold]
+    groups: pd.DataFrame
+    disparity: pd.DataFrame
+    slices: list[list[str]]
+    provenance: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _split(ds: data.Dataset, cfg: RunConfig) -> pd.DataFrame:
+    p = cfg.protocol
+    frame = ds.frame.copy()
+    if p.split_column not in frame.columns:
+        raise DatasetError(
+            f"{ds.root / 'metadata.csv'}: protocol.split_column {p.split_column!r} is not a column "
+            f"(columns: {', '.join(frame.columns)}); set --set protocol.split_column=COLUMN"
+        )
+    role = pd.Series(pd.NA, index=frame.index, dtype=object)
+    role[frame[p.split_column] == p.enrol_value] = "enrol"
+    role[frame[p.split_column] == p.probe_value] = "probe"
+    for value, name in ((p.enrol_value, "enrol"), (p.probe_value, "probe")):
+        if not (role == name).any():
+            raise DatasetError(
+                f"{ds.root / 'metadata.csv'}: no image has {p.split_column} = {value!r} ({name} set is empty)"
+            )
+    frame["role"] = role
+    return frame[frame["role"].notna()].reset_index(drop=True)
+
+
+def _attributes(frame: pd.DataFrame, cfg: RunConfig, warns: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Attributes present (numeric ones banded into ``<attr>_band``) and the slices to report."""
+    m = cfg.metrics
+    rename = {}
+    present = []
+    for a in m.attributes:
+        if a not in frame.columns:
+            warns.append(f"attribute {a!r} is not a metadata column; skipped")
+            continue
+        if a in m.bins:
+            frame[f"{a}_band"] = metrics.band(frame[a], m.bins[a])
+            rename[a] = f"{a}_band"
+        present.append(rename.get(a, a))
+    slices = [[a] for a in present]
+    for inter in m.intersections:
+        cols = [rename.get(a, a) for a in inter]
+        if all(c in frame.columns for c in cols):
+            slices.append(cols)
+        else:
+            warns.append(f"intersection {' × '.join(inter)} skipped: not every attribute is a metadata column")
+    return present, slices
+
+
+def _thresholds(pairs: pd.DataFrame, cfg: RunConfig, calib_name: str, warns: list[str]) -> list[metrics.Threshold]:
+    m = cfg.metrics
+    imp = pairs.loc[~pairs["genuine"], "score"].to_numpy()
+    out = []
+    for target in m.target_fmrs:
+        value, achieved, flags = metrics.threshold_at_fmr(imp, target)
+        if flags:
+            warns.append(f"target FMR {target:g} is below 3/N for N={len(imp)} impostor pairs: threshold unstable")
+        out.append(metrics.Threshold(
+            id=f"fmr={target:g}", kind="calibrated", value=value,
+            native=metrics.from_similarity(value, m.score), score=m.score, target_fmr=target,
+            calibration_set=calib_name, n_impostor=int(len(imp)), achieved_fmr=achieved,
+            source=f"lowest threshold with FMR <= {target:g} on the calibration set", flags=flags,
+        ))
+    for fixed in m.fixed_thresholds:
+        value = float(metrics.to_similarity(np.array([fixed]), m.score)[0])
+        src = ("face_recognition.compare_faces default tolerance (distance <= 0.6)"
+               if m.score == "euclidean" and fixed == 0.6 else "fixed by configuration")
+        out.append(metrics.Threshold(
+            id=f"{m.score}={fixed:g}", kind="fixed", value=value, native=fixed, score=m.score,
+            n_impostor=int(len(imp)), achieved_fmr=metrics.fmr(imp, value), source=src,
+        ))
+    return out
+
+
+def run(cfg: RunConfig) -> RunResult:
+    """Run the whole benchmark described by ``cfg`` and return its results (not yet written)."""
+    timings: dict[str, float] = {}
+    warns: list[str] = []
+    t = time.perf_counter()
+    ds = data.resolve(cfg.dataset.name, home=cfg.dataset.data_home, download=cfg.dataset.download,
+                      mirror=cfg.dataset.mirror, progress=cfg.progress)
+    frame = _split(ds, cfg)
+    manifest = ds.manifest()
+    timings["data"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    models = backend_provenance(cfg)
+    paths = [ds.path_of(img) for img in frame["image"]]
+    records, acq_stats = acquire_all(paths, cfg, models)
+    timings["acquire"] = time.perf_counter() - t
+
+    bad = [(img, r["reason"]) for img, r in zip(frame["image"], records) if r["status"] == "unreadable"]
+    if bad and cfg.dataset.bad_images == "error":
+        listed = "; ".join(f"{img}: {why}" for img, why in bad[:3])
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise DatasetError(
+            f"{len(bad)} unreadable image(s) in {ds.root}: {listed}{more}; fix or remove them, or count them "
+            "as failures to acquire with --set dataset.bad_images=fta"
+        )
+
+    attrs, slices = _attributes(frame, cfg, warns)
+    acq = frame.copy()
+    acq["ok"] = [r["status"] == "ok" for r in records]
+    acq["status"] = [r["status"] for r in records]
+    acq["reason"] = [r["reason"] for r in records]
+    acq["n_faces"] = [r["n_faces"] for r in records]
+    acq["interocular_px"] = [r["interocular_px"] for r in records]
+    acq["detector_score"] = [r["score"] for r in records]
+    acq["sha256"] = [r["sha256"] for r in records]
+    for stage in ("load", "detect", "embed"):
+        acq[f"t_{stage}"] = [r[f"t_{stage}"] for r in records]
+    acq["cached"] = [r["cached"] for r in records]
+
+    t = time.perf_counter()
+    ok = acq["ok"].to_numpy()
+    templates = np.array([r["embedding"] for r, good in zip(records, ok) if good]).reshape(int(ok.sum()), -1)
+    tmpl_role = acq.loc[ok, "role"].to_numpy()
+    pair_attrs = sorted({a for s in slices for a in s} | set(cfg.protocol.match_on if cfg.protocol.impostors == "matched" else []))
+    missing_match = [a for a in pair_attrs if a not in acq.columns]
+    if missing_match:
+        raise ConfigError(f"protocol.match_on names column(s) not in metadata: {', '.join(missing_match)}")
+    enrol = acq[ok & (acq["role"] == "enrol").to_numpy()].reset_index(drop=True)
+    probe = acq[ok & (acq["role"] == "probe").to_numpy()].reset_index(drop=True)
+    pairs = compare.build_pairs(enrol, probe, templates[tmpl_role == "enrol"], templates[tmpl_role == "probe"],
+                                pair_attrs, impostors=cfg.protocol.impostors, match_on=cfg.protocol.match_on)
+    if not pairs["genuine"].any() or pairs["genuine"].all():
+        raise DatasetError("the protocol produced no genuine or no impostor pairs; check subject_id and the split")
+    pairs["score"] = metrics.to_similarity(pairs[cfg.metrics.score].to_numpy(), cfg.metrics.score)
+    timings["compare"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    p = cfg.protocol
+    calib = f"{ds.name}: {p.impostors} impostor pairs, {p.enrol_value} enrolment vs {p.probe_value} probes"
+    thresholds = _thresholds(pairs, cfg, calib, warns)
+    groups = metrics.group_frame(pairs, acq, thresholds, slices, side=cfg.metrics.group_side,
+                                 confidence=cfg.metrics.confidence, min_subjects=cfg.metrics.min_subjects,
+                                 small_subjects=cfg.metrics.small_subjects)
+    disparity = metrics.max_min_ratio(groups, "fmr")
+    disparity = pd.concat([disparity, metrics.max_min_ratio(groups, "fnmr")], ignore_index=True)
+    timings["metrics"] = time.perf_counter() - t
+
+    prov = {
+        "config": cfg.to_dict(),
+        "git": provenance.git_state(),
+        "packages": provenance.package_versions(),
+        "machine": provenance.machine(),
+        "models": models,
+        "dataset": {
+            "name": ds.name,
+            "root": str(ds.root),
+            "manifest_sha256": data.Dataset.manifest_hash(manifest),
+            "n_files": len(manifest),
+            "card": ds.card.summary() if ds.card else None,
+        },
+        "seeds": {"run": cfg.seed},
+        "acquisition": acq_stats,
+    }
+    return RunResult(cfg, ds, acq, pairs, thresholds, groups, disparity, slices, prov, timings, warns)
