@@ -1,0 +1,205 @@
+"""The ``facerisk`` command line.
+
+User errors print one line and exit 2 (no traceback); bugs still show their traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional
+
+from harness import __version__
+from harness.errors import FaceriskError
+
+EXIT_USER_ERROR = 2
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser(
+        "run", help="benchmark a face-matching pipeline on a labelled face set and write a report",
+        description="Detect, embed and compare every image of a dataset, compute per-group error rates at "
+                    "global thresholds, and write reports/<name>/ (results.json, CSV tables, report.html).",
+    )
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML or TOML config file")
+    p.add_argument("--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set metrics.target_fmrs=[1e-3] (repeatable)")
+    p.add_argument("--dataset", help="dataset card name or folder with metadata.csv (default frl-london)")
+    p.add_argument("--data-home", metavar="DIR", help="folder holding datasets (default $FACERISK_DATA_HOME "
+                                                      "or the user cache)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
+    p.add_argument("--detector", help="detector backend (see 'facerisk models list')")
+    p.add_argument("--upsample", type=int, help="detector upsampling steps (default 1)")
+    p.add_argument("--embedder", help="embedder backend (see 'facerisk models list')")
+    p.add_argument("--model-path", metavar="FILE", help="model file for the onnx embedder")
+    p.add_argument("--score", choices=["euclidean", "cosine"], help="comparison score used for decisions")
+    p.add_argument("--name", help="run directory name under the reports folder")
+    p.add_argument("--reports-dir", metavar="DIR", help="where run directories are written (default reports/)")
+    p.add_argument("--workers", type=int, help="worker processes (0 = one per core)")
+    p.add_argument("--cache-dir", metavar="DIR", help="acquisition cache folder")
+    p.add_argument("--no-cache", action="store_true", help="recompute everything, write nothing to the cache")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+
+def _add_datasets(sub) -> None:
+    p = sub.add_parser("datasets", help="list, show, fetch and validate datasets",
+                       description="Manage the datasets named by cards in datasets/ (or $FACERISK_CARDS).")
+    dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dsub.add_parser("list", help="list registered datasets and whether they are present locally") \
+        .add_argument("--data-home", metavar="DIR")
+    s = dsub.add_parser("show", help="show a dataset card (licence, citation, label provenance)")
+    s.add_argument("name")
+    f = dsub.add_parser("fetch", help="download the public original, verify checksums, build the layout")
+    f.add_argument("name")
+    f.add_argument("--data-home", metavar="DIR")
+    f.add_argument("--mirror", metavar="URL", help="base URL to fetch from instead of the card's upstream")
+    v = dsub.add_parser("validate", help="check metadata.csv and the images it names")
+    v.add_argument("name", help="dataset name or folder")
+    v.add_argument("--data-home", metavar="DIR")
+    v.add_argument("--decode", action="store_true", help="also decode every image (slower)")
+
+
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="list detector and embedder backends",
+                       description="Backends usable with --detector and --embedder.")
+    msub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    msub.add_parser("list", help="list backends and whether their weights are installed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facerisk",
+        description="Measure how face recognition fails, and for whom, on doorbell-style cameras.",
+    )
+    parser.add_argument("--version", action="version", version=f"facerisk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(sub)
+    _add_datasets(sub)
+    _add_models(sub)
+    return parser
+
+
+def _run(args) -> int:
+    from harness import config, pipeline, report
+
+    overrides = list(args.overrides)
+    mapping = {
+        "dataset": "dataset.name", "data_home": "dataset.data_home", "detector": "detector.name",
+        "upsample": "detector.upsample", "embedder": "embedder.name", "model_path": "embedder.path",
+        "score": "metrics.score", "name": "name", "reports_dir": "reports_dir", "workers": "workers",
+        "cache_dir": "cache_dir",
+    }
+    for attr, key in mapping.items():
+        value = getattr(args, attr)
+        if value is not None:
+            overrides.append(f"{key}={value}" if not isinstance(value, str) else f"{key}={_yaml_str(value)}")
+    if args.no_cache:
+        overrides.append("use_cache=false")
+    if args.no_download:
+        overrides.append("dataset.download=false")
+    if args.quiet:
+        overrides.append("progress=false")
+    cfg = config.load(args.config, overrides)
+    res = pipeline.run(cfg)
+    out = report.write(res, cfg.reports_dir, cfg.name)
+    acq = res.provenance["acquisition"]
+    print(f"facerisk: {acq['n_images']} images ({acq['cache_hits']} from cache), "
+          f"{int(res.pairs['genuine'].sum())} genuine and {int((~res.pairs['genuine']).sum())} impostor pairs")
+    overall = res.groups[res.groups["slice"] == "all"]
+    for _, row in overall.iterrows():
+        print(f"  {row['threshold_id']:>16}: FMR {row['fmr']:.4%} [{row['fmr_lo']:.4%}, {row['fmr_hi']:.4%}]"
+              f"  FNMR {row['fnmr']:.4%}  FTA {row['fta']:.2%}")
+    for w in res.warnings:
+        print(f"  warning: {w}")
+    print(f"report: {out / 'report.html'}")
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+def _yaml_str(value: str) -> str:
+    """Quote a CLI string so the YAML override parser keeps it text."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _datasets(args) -> int:
+    from harness import data
+
+    if args.action == "list":
+        home = data.data_home(args.data_home)
+        for card in data.list_cards():
+            present = (home / card.name / "metadata.csv").is_file()
+            print(f"{card.name:<16} {card.licence:<12} {'present' if present else 'not fetched':<12} {card.title}")
+        print(f"(data home: {home})")
+    elif args.action == "show":
+        card = data.get_card(args.name)
+        print(f"name:      {card.name}\ntitle:     {card.title}\nlicence:   {card.licence}\ncitation:  {card.citation}")
+        print("labels:    " + ", ".join(f"{k} ({v})" for k, v in card.labels.items()))
+        if card.description:
+            print(f"about:     {card.description}")
+        if card.upstream:
+            print(f"upstream:  {card.upstream.get('base_url')}")
+            print(f"checksums: {len(card.sha256)} files pinned (sha256)")
+        for c in card.caveats:
+            print(f"caveat:    {c}")
+        print(f"card file: {card.path}")
+    elif args.action == "fetch":
+        card = data.get_card(args.name)
+        root = data.fetch(card, data.data_home(args.data_home), mirror=args.mirror)
+        ds = data.open_dataset(str(root), card=card)
+        print(f"fetched {card.name}: {len(ds.frame)} images, {ds.frame['subject_id'].nunique()} subjects in {root}")
+    elif args.action == "validate":
+        from harness.data.dataset import decode_all
+
+        ds = data.resolve(args.name, home=args.data_home, download=False)
+        problems = decode_all(ds) if args.decode else []
+        for p in problems:
+            print(f"unreadable: {p}", file=sys.stderr)
+        n_subj = ds.frame["subject_id"].nunique()
+        if problems:
+            raise FaceriskError(f"{len(problems)} of {len(ds.frame)} images in {ds.root} cannot be decoded")
+        print(f"{ds.root}: valid ({len(ds.frame)} images, {n_subj} subjects, attributes: "
+              f"{', '.join(ds.subject_attributes) or 'none'}{'; all images decode' if args.decode else ''})")
+    return 0
+
+
+def _models(args) -> int:
+    from harness import detect, embed
+    from harness.modelfiles import dlib_model_dir
+
+    try:
+        weights = dlib_model_dir()
+        have = weights.is_dir()
+    except FaceriskError:
+        have = False
+    for kind, backends in (("detector", detect.BACKENDS), ("embedder", embed.BACKENDS)):
+        for name, desc in backends.items():
+            status = "ready" if (not name.startswith("dlib") or have) else "weights missing"
+            if name == "onnx":
+                import importlib.util
+
+                status = "ready (needs embedder.path)" if importlib.util.find_spec("onnxruntime") else \
+                    "needs onnxruntime"
+            print(f"{kind:<9} {name:<15} {status:<28} {desc}")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="facerisk: %(message)s")
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "datasets":
+            return _datasets(args)
+        if args.command == "models":
+            return _models(args)
+    except FaceriskError as exc:
+        print(f"facerisk: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("facerisk: interrupted; completed work is cached and the next run resumes", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command}")
+    return EXIT_USER_ERROR

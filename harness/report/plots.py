@@ -1,0 +1,116 @@
+"""Plots for the HTML report, returned as PNG bytes (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import io
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy.stats import norm  # noqa: E402
+
+from harness.metrics import det_curve  # noqa: E402
+from harness.metrics.groups import group_labels  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _groups(pairs: pd.DataFrame, attrs: Sequence[str], side: str) -> np.ndarray:
+    return group_labels(pairs, [f"{side}_{a}" for a in attrs]).to_numpy()
+
+
+def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, statuses: dict[str, str],
+             title: str) -> bytes:
+    """DET curves per group on normal-deviate axes, with the global thresholds' overall FMR marked."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    labels = _groups(pairs, attrs, side)
+    gen_all = pairs["genuine"].to_numpy()
+    s = pairs["score"].to_numpy()
+    ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
+    for g in sorted(set(labels)):
+        sel = labels == g
+        gen, imp = s[sel & gen_all], s[sel & ~gen_all]
+        if len(gen) == 0 or len(imp) == 0:
+            continue
+        _, fm, fnm = det_curve(gen, imp)
+        # Rates of exactly 0 or 1 have no probit; clip to half a count so the curve stays visible.
+        fm = np.clip(fm, 0.5 / len(imp), 1 - 0.5 / len(imp))
+        fnm = np.clip(fnm, 0.5 / len(gen), 1 - 0.5 / len(gen))
+        style = "--" if statuses.get(g) == "insufficient" else "-"
+        ax.plot(norm.ppf(fm), norm.ppf(fnm), style, label=f"{g} ({statuses.get(g, '')})", lw=1.5)
+    for t in thresholds:
+        if t.achieved_fmr and t.achieved_fmr > 0:
+            ax.axvline(norm.ppf(t.achieved_fmr), color="grey", lw=0.8, ls=":")
+            ax.text(norm.ppf(t.achieved_fmr), norm.ppf(0.45), t.id, rotation=90, fontsize=7, color="grey")
+    ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
+    ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
+    ax.set_xlim(norm.ppf(5e-5), norm.ppf(0.6))
+    ax.set_ylim(norm.ppf(5e-4), norm.ppf(0.6))
+    ax.set_xlabel("False match rate (FMR)")
+    ax.set_ylabel("False non-match rate (FNMR)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    return _png(fig)
+
+
+def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name: str, thresholds) -> bytes:
+    """Genuine and impostor score distributions per group (raw score units)."""
+    labels = _groups(pairs, attrs, side)
+    groups = sorted(set(labels))
+    n = len(groups)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.4 * rows), squeeze=False, sharex=True)
+    raw = pairs[score_name].to_numpy()
+    gen_all = pairs["genuine"].to_numpy()
+    bins = np.linspace(np.nanmin(raw), np.nanmax(raw), 50)
+    for ax, g in zip(axes.ravel(), groups):
+        sel = labels == g
+        ax.hist(raw[sel & ~gen_all], bins=bins, density=True, alpha=0.6, label="impostor", color="tab:red")
+        ax.hist(raw[sel & gen_all], bins=bins, density=True, alpha=0.6, label="genuine", color="tab:blue")
+        for t in thresholds:
+            ax.axvline(t.native, color="k", lw=0.7, ls=":")
+        ax.set_title(f"{g} (n={int(sel.sum())})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes[0, 0].legend(fontsize=7)
+    fig.supxlabel(score_name, fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def rate_bars(frame: pd.DataFrame, rate: str, title: str) -> bytes:
+    """Per-group rate with its confidence interval at each threshold (log scale), zero shown at the rule-of-3 bound."""
+    thresholds = list(dict.fromkeys(frame["threshold_id"]))
+    groups = list(dict.fromkeys(frame["group"]))
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(groups) + 2), 3.6))
+    width = 0.8 / max(1, len(thresholds))
+    for k, tid in enumerate(thresholds):
+        sub = frame[frame["threshold_id"] == tid].set_index("group").reindex(groups)
+        x = np.arange(len(groups)) + (k - (len(thresholds) - 1) / 2) * width
+        v = sub[rate].to_numpy(dtype=float)
+        lo = sub[f"{rate}_lo"].to_numpy(dtype=float)
+        hi = sub[f"{rate}_hi"].to_numpy(dtype=float)
+        shown = np.where(v > 0, v, np.nan)
+        ax.errorbar(x, shown, yerr=[np.nan_to_num(shown - lo), np.nan_to_num(hi - shown)], fmt="o", ms=4,
+                    capsize=2, label=tid)
+        zero = v == 0
+        ax.scatter(x[zero], hi[zero], marker="v", s=18, color=ax.lines[-1].get_color())
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(groups)), groups, rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel(rate.upper())
+    ax.set_title(title + "  (▼ = zero errors seen; marker at the upper CI bound)", fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
+    return _png(fig)
