@@ -132,7 +132,7 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
         files = {"pairs": "pairs.csv", "groups": "groups.csv", "disparity": "disparity.csv",
                  "acquisitions": "acquisitions.csv", "report": "report.html", "results": "results.json"}
         keep = [c for c in res.pairs.columns if c != "score"]
-        res.pairs[keep].to_csv(tmp / files["pairs"], index=False, float_format="%.9g")
+        res.pairs[keep].to_csv(tmp / files["pairs"], index=False)  # full precision: recomputable
         res.groups.to_csv(tmp / files["groups"], index=False)
         res.disparity.to_csv(tmp / files["disparity"], index=False)
         res.acquisitions.to_csv(tmp / files["acquisitions"], index=False)

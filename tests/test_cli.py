@@ -1,0 +1,69 @@
+"""The facerisk command: --help everywhere; user errors are one line, exit 2, no traceback."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from tests.conftest import write_dataset
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["datasets"], ["datasets", "list"], ["datasets", "show"],
+                                  ["datasets", "fetch"], ["datasets", "validate"], ["models"], ["models", "list"]])
+def test_help_everywhere(args, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*args, "--help"])
+    assert e.value.code == 0
+    assert "usage: facerisk" in capsys.readouterr().out
+
+
+def test_user_error_is_one_line_without_traceback():
+    r = cli("run", "--dataset", "no-such-dataset", "-q")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
+    assert "unknown dataset 'no-such-dataset'" in r.stderr
+
+
+def test_bad_override_is_a_user_error():
+    r = cli("run", "--set", "detector.upsample=99")
+    assert r.returncode == 2 and "upsample" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_validate_reports_the_bad_row(tmp_path):
+    write_dataset(tmp_path / "ds", [{"image": "x.png", "subject_id": "a"}, {"image": "y.png", "subject_id": "b"}],
+                  {"x.png": np.zeros((4, 4, 3), np.uint8)})
+    r = cli("datasets", "validate", str(tmp_path / "ds"))
+    assert r.returncode == 2 and "row 3" in r.stderr and "y.png" in r.stderr
+
+
+def test_validate_decode_finds_unreadable_images(tmp_path):
+    write_dataset(tmp_path / "ds", [{"image": "x.png", "subject_id": "a"}], {"x.png": b"not a png"})
+    r = cli("datasets", "validate", str(tmp_path / "ds"), "--decode")
+    assert r.returncode == 2 and "x.png" in r.stderr
+    assert "valid" in cli("datasets", "validate", str(tmp_path / "ds")).stdout  # metadata alone is fine
+
+
+def test_models_and_datasets_list(capsys):
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "dlib-resnet-v1" in out and "dlib-hog" in out and "null" in out
+    assert main(["datasets", "list"]) == 0
+    assert "frl-london" in capsys.readouterr().out
+    assert main(["datasets", "show", "frl-london"]) == 0
+    assert "self-reported" in capsys.readouterr().out
+
+
+@pytest.mark.realdata
+def test_run_end_to_end_from_the_command_line(data_home, tmp_path, real_run):
+    res, out, cfg = real_run  # its cache makes this run fast
+    r = cli("run", "--data-home", str(data_home), "--cache-dir", cfg.cache_dir, "--reports-dir",
+            str(tmp_path), "--name", "cli", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "204 images (204 from cache)" in r.stdout
+    assert (tmp_path / "cli" / "report.html").is_file()
