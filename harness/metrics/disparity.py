@@ -1,0 +1,98 @@
+"""Disparity summaries over per-group error rates, with documented behaviour at zero.
+
+All take a 1-D array of group rates (one per group, NaN-free) and return a float; NaN means
+"undefined for these rates" and is never silently replaced by a number.
+
+| summary | parity | a group rate of 0 |
+| --- | --- | --- |
+| max/min ratio | 1 | undefined (NaN) when the minimum is 0 and the maximum is not; 1 when all are 0 |
+| max/geometric mean (NIST FRTE) | 1 | undefined (NaN) when any rate is 0 (the geometric mean is 0) unless all are 0 (1) |
+| Fairness Discrepancy Rate (Pereira & Marcel) | 1 | defined; uses absolute differences |
+| GARBE (Howard et al., Gini with n/(n-1)) | 0 | defined; 0 when all rates are 0 |
+| Inequity Rate (ISO/IEC 19795-10 style) | 1 | NaN when a minimum is 0 and its maximum is not |
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+PARITY = {"max_min_ratio": 1.0, "max_geomean_ratio": 1.0, "fdr": 1.0, "garbe": 0.0, "inequity_rate": 1.0}
+
+
+def _arr(rates) -> np.ndarray:
+    a = np.asarray(rates, dtype=np.float64)
+    if a.ndim != 1 or len(a) < 2:
+        raise ValueError("a disparity summary needs the rates of at least two groups")
+    if np.isnan(a).any():
+        raise ValueError("group rates contain NaN: drop groups without trials first")
+    return a
+
+
+def max_min_ratio(rates) -> float:
+    """Highest over lowest group rate."""
+    a = _arr(rates)
+    hi, lo = a.max(), a.min()
+    if hi == 0:
+        return 1.0
+    return float(hi / lo) if lo > 0 else math.nan
+
+
+def max_geomean_ratio(rates) -> float:
+    """Highest group rate over the geometric mean of all groups (NIST FRTE demographic summaries)."""
+    a = _arr(rates)
+    if (a == 0).all():
+        return 1.0
+    if (a == 0).any():
+        return math.nan
+    return float(a.max() / math.exp(np.log(a).mean()))
+
+
+def gini(rates) -> float:
+    """Gini coefficient with the small-sample correction n/(n−1) (so maximal inequality gives 1)."""
+    a = _arr(rates)
+    n, mean = len(a), a.mean()
+    if mean == 0:
+        return 0.0
+    return float(n / (n - 1) * np.abs(a[:, None] - a[None, :]).sum() / (2 * n * n * mean))
+
+
+def garbe(fmr_rates, fnmr_rates, alpha: float = 0.5) -> float:
+    """Gini Aggregation Rate for Biometric Equitability: α·Gini(FMR) + (1−α)·Gini(FNMR)."""
+    return float(alpha * gini(fmr_rates) + (1 - alpha) * gini(fnmr_rates))
+
+
+def fdr(fmr_rates, fnmr_rates, alpha: float = 0.5) -> float:
+    """Fairness Discrepancy Rate: 1 − (α·max|ΔFMR| + (1−α)·max|ΔFNMR|); 1 is perfectly fair."""
+    a, b = _arr(fmr_rates), _arr(fnmr_rates)
+    return float(1 - (alpha * (a.max() - a.min()) + (1 - alpha) * (b.max() - b.min())))
+
+
+def inequity_rate(fmr_rates, fnmr_rates, alpha: float = 0.5) -> float:
+    """(max FMR / min FMR)^α · (max FNMR / min FNMR)^(1−α)."""
+    r1, r2 = max_min_ratio(fmr_rates), max_min_ratio(fnmr_rates)
+    if math.isnan(r1) or math.isnan(r2):
+        return math.nan
+    return float(r1**alpha * r2 ** (1 - alpha))
+
+
+def summaries(fmr_rates, fnmr_rates, alpha: float = 0.5) -> dict[str, float]:
+    """Every summary for one set of groups at one threshold."""
+    return {
+        "fmr_max_min_ratio": max_min_ratio(fmr_rates),
+        "fnmr_max_min_ratio": max_min_ratio(fnmr_rates),
+        "fmr_max_geomean_ratio": max_geomean_ratio(fmr_rates),
+        "fnmr_max_geomean_ratio": max_geomean_ratio(fnmr_rates),
+        "fdr": fdr(fmr_rates, fnmr_rates, alpha),
+        "garbe": garbe(fmr_rates, fnmr_rates, alpha),
+        "inequity_rate": inequity_rate(fmr_rates, fnmr_rates, alpha),
+    }
+
+
+def parity_of(name: str) -> float:
+    """The value a summary takes when all groups are equal."""
+    for key, value in PARITY.items():
+        if name.endswith(key):
+            return value
+    raise KeyError(name)

@@ -1,0 +1,129 @@
+"""Subject bootstrap from aggregated counts equals brute-force regeneration of pairs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.metrics import Threshold, group_frame
+from harness.metrics.bootstrap import SubjectCounts, bootstrap, resample
+
+
+def synthetic(n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    subj = pd.DataFrame({"subject_id": [f"s{i:02d}" for i in range(n)], "g": rng.choice(["a", "b", "c"], n)})
+    e = subj.assign(role="enrol")
+    p = subj.assign(role="probe")
+    pairs = e.merge(p, how="cross", suffixes=("_e", "_p"))
+    out = pd.DataFrame({"enrol_subject": pairs.subject_id_e, "probe_subject": pairs.subject_id_p,
+                        "probe_g": pairs.g_p, "genuine": (pairs.subject_id_e == pairs.subject_id_p)})
+    out["score"] = np.where(out.genuine, rng.normal(1.5, 1, len(out)), rng.normal(0, 1, len(out)))
+    acq = pd.concat([e, p], ignore_index=True).assign(ok=True)
+    return out, acq, subj.set_index("subject_id")["g"]
+
+
+def counts_for(pairs, groups, t):
+    ones = pd.Series(1.0, index=groups.index)
+    return SubjectCounts.from_pairs(pairs, groups, ones, ones, t)
+
+
+def test_point_estimate_equals_group_frame():
+    pairs, acq, groups = synthetic()
+    t = [0.5, 1.5]
+    c = counts_for(pairs, groups, t)
+    r = c.rates(np.ones((1, len(groups))))
+    gf = group_frame(pairs, acq, [Threshold(str(v), "fixed", v, v, "cosine") for v in t], [["g"]])
+    for ti, v in enumerate(t):
+        for gi, g in enumerate(c.group_names()):
+            row = gf[(gf.threshold_id == str(v)) & (gf.group == g)].iloc[0]
+            assert r["n_false_match"][0, gi, ti] == row.n_false_match
+            assert r["n_impostor"][0, gi] == row.n_impostor
+            assert r["n_false_non_match"][0, gi, ti] == row.n_false_non_match
+
+
+def test_weighted_counts_equal_regenerated_pairs():
+    """For one resample, regenerate the pairs explicitly (copies as distinct subjects, no same-person
+    cross-copy pairs) and count by brute force."""
+    pairs, acq, groups = synthetic(n=12, seed=3)
+    t = [0.8]
+    c = counts_for(pairs, groups, t)
+    rng = np.random.default_rng(7)
+    m = resample(c.groups, 1, rng)[0]
+    draws = [s for s, k in zip(c.subjects, m) for _ in range(int(k))]
+    by = {(r.enrol_subject, r.probe_subject): r.score for r in pairs.itertuples()}
+    brute = {g: [0, 0] for g in c.group_names()}  # false matches, impostor pairs
+    for a_i, a in enumerate(draws):
+        for b_i, b in enumerate(draws):
+            if a == b:
+                continue  # same person: the genuine pair is counted once per copy, below
+            g = groups[b]
+            brute[g][1] += 1
+            brute[g][0] += by[(a, b)] >= 0.8
+    r = c.rates(m[None, :])
+    for gi, g in enumerate(c.group_names()):
+        assert r["n_impostor"][0, gi] == brute[g][1]
+        assert r["n_false_match"][0, gi, 0] == brute[g][0]
+    gen = {g: sum(int(k) for s, k in zip(c.subjects, m) if groups[s] == g) for g in c.group_names()}
+    for gi, g in enumerate(c.group_names()):
+        assert r["n_genuine"][0, gi] == gen[g]
+
+
+def test_stratified_resample_keeps_group_sizes():
+    groups = np.array(["a"] * 5 + ["b"] * 3)
+    m = resample(groups, 50, np.random.default_rng(0))
+    assert (m[:, :5].sum(axis=1) == 5).all() and (m[:, 5:].sum(axis=1) == 3).all()
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    pairs, acq, groups = synthetic(n=60, seed=1)
+    c = counts_for(pairs, groups, [0.0, 1.0])
+    a = bootstrap(c, replicates=200, seed=5, threshold_ids=["t0", "t1"])
+    b = bootstrap(c, replicates=200, seed=5, threshold_ids=["t0", "t1"])
+    pd.testing.assert_frame_equal(a.groups, b.groups)
+    pd.testing.assert_frame_equal(a.summaries, b.summaries)
+    g = a.groups
+    assert ((g.fmr_boot_lo <= g.fmr + 1e-12) & (g.fmr <= g.fmr_boot_hi + 1e-12)).all()
+    assert set(a.summaries.verdict) <= {"inconclusive", "disparity", "undefined", "no parity test"}
+    assert set(a.summaries.summary) >= {"fmr_max_min_ratio", "garbe", "fdr", "fmr_max_geomean_ratio"}
+
+
+def test_equal_groups_are_inconclusive_on_ratios():
+    """Groups drawn from one distribution: the FMR ratio's interval must include parity."""
+    pairs, acq, groups = synthetic(n=90, seed=2)
+    c = counts_for(pairs, groups, [0.0])
+    res = bootstrap(c, replicates=300, seed=1)
+    row = res.summaries[res.summaries.summary == "fmr_max_min_ratio"].iloc[0]
+    assert row.lo <= 1.0 <= row.hi and row.verdict == "inconclusive"
+    assert res.summaries.set_index("summary").loc["garbe", "verdict"] == "no parity test"
+
+
+def test_a_real_difference_is_called_a_disparity():
+    pairs, acq, groups = synthetic(n=90, seed=2)
+    shift = pairs.probe_subject.map(groups).eq("a").to_numpy() & ~pairs.genuine.to_numpy()
+    pairs.loc[shift, "score"] += 1.0  # group a's probes attract false matches
+    c = counts_for(pairs, groups, [1.0])
+    res = bootstrap(c, replicates=300, seed=1)
+    row = res.summaries.set_index("summary").loc["fmr_max_min_ratio"]
+    assert row.verdict == "disparity" and row.lo > 1
+
+
+def test_subject_bootstrap_is_wider_than_pair_independence():
+    """Clustered uncertainty exceeds the binomial interval that treats pairs as independent."""
+    from harness.metrics import clopper_pearson
+
+    rng = np.random.default_rng(0)
+    n = 80
+    subj = pd.Series(["a"] * n, index=[f"s{i}" for i in range(n)])
+    # Subject effects: some people attract false matches far more than others.
+    pull = rng.gamma(0.3, 1.0, n)
+    rows = []
+    for i, si in enumerate(subj.index):
+        for j, sj in enumerate(subj.index):
+            score = rng.normal(1.5, 1) if i == j else rng.normal(0, 1) + pull[j]
+            rows.append((si, sj, i == j, score))
+    pairs = pd.DataFrame(rows, columns=["enrol_subject", "probe_subject", "genuine", "score"])
+    c = counts_for(pairs, subj, [2.0])
+    res = bootstrap(c, replicates=400, seed=0)
+    row = res.groups.iloc[0]
+    imp = pairs[~pairs.genuine]
+    lo, hi = clopper_pearson(int((imp.score >= 2.0).sum()), len(imp))
+    assert (row.fmr_boot_hi - row.fmr_boot_lo) > 1.5 * (hi - lo)
