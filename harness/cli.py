@@ -67,6 +67,24 @@ def _add_models(sub) -> None:
     msub.add_parser("list", help="list backends and whether their weights are installed")
 
 
+def _add_metrics(sub) -> None:
+    p = sub.add_parser(
+        "metrics", help="recompute every metric from a score file, without models",
+        description="Read a score file (a run's pairs.csv, or any CSV with enrol_subject, probe_subject, genuine, "
+                    "a score column and enrol_/probe_ attribute columns) and write the per-group tables, "
+                    "disparity summaries with subject-bootstrap intervals, cross-group FMR and 1:N results.",
+    )
+    p.add_argument("scores", help="score file (CSV)")
+    p.add_argument("--score", choices=["euclidean", "cosine", "score"], default=None,
+                   help="score column: euclidean distance, cosine similarity, or 'score' (a similarity); "
+                        "default metrics.score")
+    p.add_argument("--acquisitions", metavar="FILE", help="a run's acquisitions.csv, for FTA per group")
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML or TOML config file (metrics section used)")
+    p.add_argument("--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set metrics.bootstrap=200")
+    p.add_argument("--out", metavar="DIR", help="output folder (default reports/metrics-<file stem>)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="facerisk",
@@ -77,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _add_datasets(sub)
     _add_models(sub)
+    _add_metrics(sub)
     return parser
 
 
@@ -184,6 +203,61 @@ def _models(args) -> int:
     return 0
 
 
+def _metrics(args) -> int:
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from harness import config, metrics
+    from harness.cache import atomic_write_text
+    from harness.data.images import sha256_file
+    from harness.metrics.analysis import analyse, resolve_slices
+    from harness.metrics.interop import acquisitions_from_pairs, read_scores
+    from harness.report import _clean, _records, write_tables
+
+    cfg = config.load(args.config, args.overrides)
+    m = cfg.metrics
+    column = args.score or m.score
+    pairs = read_scores(args.scores, column)
+    kind = "euclidean" if column == "euclidean" else "cosine"
+    warns: list[str] = []
+    attrs_raw = [c[len("probe_"):] for c in pairs.columns if c.startswith("probe_") and c != "probe_subject"
+                 and not c.endswith("_band") and c != "probe_image"]
+    if args.acquisitions:
+        acq = pd.read_csv(args.acquisitions, dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])
+        if "ok" not in acq.columns or "role" not in acq.columns:
+            raise FaceriskError(f"{args.acquisitions}: needs columns role and ok (a run's acquisitions.csv)")
+        acq["ok"] = acq["ok"].astype(str).str.lower().isin(["true", "1"])
+    else:
+        acq = acquisitions_from_pairs(pairs, attrs_raw)
+        warns.append("no acquisitions file: every subject counted as acquired (FTA unknown, shown as 0)")
+    _, slices = resolve_slices(pairs, m.attributes, m.intersections, m.bins, warns, prefixes=("probe_", "enrol_"))
+    resolve_slices(acq, [a for a in m.attributes if a in acq.columns], [], m.bins, [])
+    thresholds = metrics.make_thresholds(pairs.loc[~pairs["genuine"], "score"].to_numpy(), m.target_fmrs,
+                                         m.fixed_thresholds, kind, f"{Path(args.scores).name}: all impostor pairs",
+                                         warns)
+    a = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
+                min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
+                seed=cfg.seed, impostors=cfg.protocol.impostors)
+    out = Path(args.out or Path(cfg.reports_dir) / f"metrics-{Path(args.scores).stem}")
+    out.mkdir(parents=True, exist_ok=True)
+    files = write_tables(a, out)
+    doc = _clean({"input": {"scores": str(args.scores), "sha256": sha256_file(args.scores), "score": column,
+                            "acquisitions": args.acquisitions},
+                  "config": cfg.to_dict(), "thresholds": [t.to_dict() for t in thresholds],
+                  "groups": _records(a.groups), "disparity": _records(a.disparity),
+                  "summaries": _records(a.summaries), "warnings": warns + a.notes, "files": files})
+    atomic_write_text(out / "metrics.json", json.dumps(doc, indent=2, allow_nan=False))
+    overall = a.groups[a.groups["slice"] == "all"]
+    for _, row in overall.iterrows():
+        print(f"  {row['threshold_id']:>16}: FMR {row['fmr']:.4%}  FNMR {row['fnmr']:.4%}")
+    for w in warns + a.notes:
+        print(f"  warning: {w}")
+    print(f"metrics: {out / 'metrics.json'}")
+    return 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -195,6 +269,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _datasets(args)
         if args.command == "models":
             return _models(args)
+        if args.command == "metrics":
+            return _metrics(args)
     except FaceriskError as exc:
         print(f"facerisk: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

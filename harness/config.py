@@ -104,6 +104,8 @@ class MetricsConfig:
     min_subjects: int = 5
     #: Groups with fewer subjects than this are marked "small" (rates shown, with wide intervals).
     small_subjects: int = 30
+    #: Subject-bootstrap replicates for rate and disparity intervals (0 turns the bootstrap off).
+    bootstrap: int = 1000
 
 
 @dataclass
@@ -213,6 +215,8 @@ def validate(cfg: RunConfig) -> None:
             raise ConfigError(f"metrics.target_fmrs: {t} is not a rate in (0, 1)")
     if not 0.5 < cfg.metrics.confidence < 1:
         raise ConfigError("metrics.confidence must be in (0.5, 1)")
+    if cfg.metrics.bootstrap < 0:
+        raise ConfigError("metrics.bootstrap must be 0 (off) or a number of replicates")
     if cfg.workers < 0:
         raise ConfigError("workers must be 0 (one per core) or more")
     if cfg.protocol.enrol_value == cfg.protocol.probe_value:

@@ -23,6 +23,7 @@ from harness.cache import AcquisitionCache, params_digest
 from harness.config import RunConfig
 from harness.data.images import load_rgb, sha256_file
 from harness.errors import ConfigError, DatasetError, ImageError
+from harness.metrics.analysis import Analysis, analyse, resolve_slices
 
 log = logging.getLogger("facerisk")
 
@@ -38,10 +39,15 @@ def _make_backends(cfg: RunConfig):
 
 
 def _init_worker(cfg: RunConfig) -> None:
-    det, emb = _make_backends(cfg)
-    det.load()
-    emb.load()
-    _WORKER.update(cfg=cfg, det=det, emb=emb)
+    # Loaded models are kept per process and reused while the model settings are unchanged, so
+    # repeated acquisitions in one process (sweeps, benchmarks) pay the load once.
+    key = (repr(cfg.detector), repr(cfg.embedder))
+    if _WORKER.get("key") != key:
+        det, emb = _make_backends(cfg)
+        det.load()
+        emb.load()
+        _WORKER.update(key=key, det=det, emb=emb)
+    _WORKER["cfg"] = cfg
 
 
 def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int) -> dict[str, Any]:
@@ -166,12 +172,19 @@ class RunResult:
     acquisitions: pd.DataFrame
     pairs: pd.DataFrame
     thresholds: list[metrics.Threshold]
-    groups: pd.DataFrame
-    disparity: pd.DataFrame
+    analysis: Analysis
     slices: list[list[str]]
     provenance: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        return self.analysis.groups
+
+    @property
+    def disparity(self) -> pd.DataFrame:
+        return self.analysis.disparity
 
 
 def _split(ds: data.Dataset, cfg: RunConfig) -> pd.DataFrame:
@@ -192,54 +205,6 @@ def _split(ds: data.Dataset, cfg: RunConfig) -> pd.DataFrame:
             )
     frame["role"] = role
     return frame[frame["role"].notna()].reset_index(drop=True)
-
-
-def _attributes(frame: pd.DataFrame, cfg: RunConfig, warns: list[str]) -> tuple[list[str], list[list[str]]]:
-    """Attributes present (numeric ones banded into ``<attr>_band``) and the slices to report."""
-    m = cfg.metrics
-    rename = {}
-    present = []
-    for a in m.attributes:
-        if a not in frame.columns:
-            warns.append(f"attribute {a!r} is not a metadata column; skipped")
-            continue
-        if a in m.bins:
-            frame[f"{a}_band"] = metrics.band(frame[a], m.bins[a])
-            rename[a] = f"{a}_band"
-        present.append(rename.get(a, a))
-    slices = [[a] for a in present]
-    for inter in m.intersections:
-        cols = [rename.get(a, a) for a in inter]
-        if all(c in frame.columns for c in cols):
-            slices.append(cols)
-        else:
-            warns.append(f"intersection {' × '.join(inter)} skipped: not every attribute is a metadata column")
-    return present, slices
-
-
-def _thresholds(pairs: pd.DataFrame, cfg: RunConfig, calib_name: str, warns: list[str]) -> list[metrics.Threshold]:
-    m = cfg.metrics
-    imp = pairs.loc[~pairs["genuine"], "score"].to_numpy()
-    out = []
-    for target in m.target_fmrs:
-        value, achieved, flags = metrics.threshold_at_fmr(imp, target)
-        if flags:
-            warns.append(f"target FMR {target:g} is below 3/N for N={len(imp)} impostor pairs: threshold unstable")
-        out.append(metrics.Threshold(
-            id=f"fmr={target:g}", kind="calibrated", value=value,
-            native=metrics.from_similarity(value, m.score), score=m.score, target_fmr=target,
-            calibration_set=calib_name, n_impostor=int(len(imp)), achieved_fmr=achieved,
-            source=f"lowest threshold with FMR <= {target:g} on the calibration set", flags=flags,
-        ))
-    for fixed in m.fixed_thresholds:
-        value = float(metrics.to_similarity(np.array([fixed]), m.score)[0])
-        src = ("face_recognition.compare_faces default tolerance (distance <= 0.6)"
-               if m.score == "euclidean" and fixed == 0.6 else "fixed by configuration")
-        out.append(metrics.Threshold(
-            id=f"{m.score}={fixed:g}", kind="fixed", value=value, native=fixed, score=m.score,
-            n_impostor=int(len(imp)), achieved_fmr=metrics.fmr(imp, value), source=src,
-        ))
-    return out
 
 
 def run(cfg: RunConfig) -> RunResult:
@@ -268,7 +233,8 @@ def run(cfg: RunConfig) -> RunResult:
             "as failures to acquire with --set dataset.bad_images=fta"
         )
 
-    attrs, slices = _attributes(frame, cfg, warns)
+    m = cfg.metrics
+    attrs, slices = resolve_slices(frame, m.attributes, m.intersections, m.bins, warns)
     acq = frame.copy()
     acq["ok"] = [r["status"] == "ok" for r in records]
     acq["status"] = [r["status"] for r in records]
@@ -301,12 +267,12 @@ def run(cfg: RunConfig) -> RunResult:
     t = time.perf_counter()
     p = cfg.protocol
     calib = f"{ds.name}: {p.impostors} impostor pairs, {p.enrol_value} enrolment vs {p.probe_value} probes"
-    thresholds = _thresholds(pairs, cfg, calib, warns)
-    groups = metrics.group_frame(pairs, acq, thresholds, slices, side=cfg.metrics.group_side,
-                                 confidence=cfg.metrics.confidence, min_subjects=cfg.metrics.min_subjects,
-                                 small_subjects=cfg.metrics.small_subjects)
-    disparity = metrics.max_min_ratio(groups, "fmr")
-    disparity = pd.concat([disparity, metrics.max_min_ratio(groups, "fnmr")], ignore_index=True)
+    thresholds = metrics.make_thresholds(pairs.loc[~pairs['genuine'], 'score'].to_numpy(), m.target_fmrs,
+                                         m.fixed_thresholds, m.score, calib, warns)
+    analysis = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
+                       min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
+                       seed=cfg.seed, impostors=cfg.protocol.impostors)
+    warns.extend(analysis.notes)
     timings["metrics"] = time.perf_counter() - t
 
     prov = {
@@ -322,7 +288,7 @@ def run(cfg: RunConfig) -> RunResult:
             "n_files": len(manifest),
             "card": ds.card.summary() if ds.card else None,
         },
-        "seeds": {"run": cfg.seed},
+        "seeds": {"run": cfg.seed, "bootstrap": cfg.seed},
         "acquisition": acq_stats,
     }
-    return RunResult(cfg, ds, acq, pairs, thresholds, groups, disparity, slices, prov, timings, warns)
+    return RunResult(cfg, ds, acq, pairs, thresholds, analysis, slices, prov, timings, warns)

@@ -10,6 +10,7 @@ from harness.metrics.rates import (
     fnmr,
     from_similarity,
     iso_far_frr,
+    make_thresholds,
     rule_of_three,
     threshold_at_fmr,
     to_similarity,
@@ -17,6 +18,6 @@ from harness.metrics.rates import (
 
 __all__ = [
     "GROUP_COLUMNS", "Threshold", "band", "clopper_pearson", "det_curve", "eer", "fmr", "fnmr",
-    "from_similarity", "group_frame", "iso_far_frr", "max_min_ratio", "rule_of_three", "threshold_at_fmr",
+    "from_similarity", "group_frame", "iso_far_frr", "make_thresholds", "max_min_ratio", "rule_of_three", "threshold_at_fmr",
     "to_similarity",
 ]

@@ -72,6 +72,54 @@ class SubjectCounts:
                    enrol_n.reindex(subjects).fillna(0).to_numpy(float), probe_n.reindex(subjects).fillna(0).to_numpy(float),
                    gen_n.astype(float), gen_fnm, uniq // n, uniq % n, fm, t)
 
+    @classmethod
+    def from_all_vs_all(cls, templates: np.ndarray, subject_ids: np.ndarray, subject_groups: pd.Series,
+                        sparse_pairs: pd.DataFrame, thresholds: Sequence[float]) -> "SubjectCounts":
+        """Counts for an all-vs-all comparison (see :func:`harness.metrics.scale.all_vs_all`).
+
+        All-vs-all pairs have no enrol/probe sides, so each unordered impostor pair is entered in both
+        orientations: a group's FMR is then over the impostor pairs that involve a member of the group.
+        ``sparse_pairs`` must hold every impostor pair scoring at or above ``min(thresholds)``.
+        ``templates`` must be L2-normalised (cosine similarity).
+        """
+        t = np.asarray(thresholds, dtype=np.float64)
+        subjects = np.asarray(subject_groups.index)
+        index = pd.Index(subjects)
+        sid = index.get_indexer(subject_ids)
+        if (sid < 0).any():
+            raise ValueError("subject_ids name subjects missing from subject_groups")
+        n = len(subjects)
+        per = np.bincount(sid, minlength=n).astype(float)
+        # Genuine pairs (same subject, i < j) are few: score them directly.
+        order = np.argsort(sid, kind="stable")
+        bounds = np.flatnonzero(np.diff(sid[order])) + 1
+        gi, gj = [], []
+        for grp in np.split(order, bounds):
+            if len(grp) > 1:
+                a, b = np.triu_indices(len(grp), 1)
+                gi.append(grp[a])
+                gj.append(grp[b])
+        gen_n = np.zeros(n)
+        gen_fnm = np.zeros((n, len(t)))
+        if gi:
+            gi, gj = np.concatenate(gi), np.concatenate(gj)
+            s = np.einsum("ij,ij->i", templates[gi], templates[gj]).astype(np.float64)
+            gen_n = np.bincount(sid[gi], minlength=n).astype(float)
+            gen_fnm = np.stack([np.bincount(sid[gi], weights=(s < v), minlength=n) for v in t], axis=1)
+        sp = sparse_pairs[sparse_pairs["score"] >= t.min()]
+        a = index.get_indexer(sp["subject_a"])
+        b = index.get_indexer(sp["subject_b"])
+        sc = sp["score"].to_numpy(dtype=np.float64)
+        ii, jj, ss = np.r_[a, b], np.r_[b, a], np.r_[sc, sc]
+        code = ii * n + jj
+        uniq, inv = np.unique(code, return_inverse=True)
+        fm = np.zeros((len(uniq), len(t)))
+        for k, v in enumerate(t):
+            np.add.at(fm[:, k], inv, ss >= v)
+        # Ordered impostor pairs between i and j: per_i * per_j, i.e. enrol_n = probe_n = templates.
+        return cls(subjects, np.asarray(subject_groups.to_numpy(), dtype=object), np.zeros(n, dtype=np.int64),
+                   per, per, gen_n, gen_fnm, uniq // n, uniq % n, fm, t)
+
     def group_names(self) -> list[str]:
         return sorted(set(self.groups))
 
@@ -134,6 +182,19 @@ class BootstrapResult:
     seed: int
 
 
+def replicate_rates(counts: SubjectCounts, replicates: int, seed: int = 0, chunk: int = 100,
+                    stratify: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """FMR and FNMR of every replicate, each of shape (replicates, groups, thresholds)."""
+    rng = np.random.default_rng(seed)
+    fmr_reps, fnmr_reps = [], []
+    for start in range(0, replicates, chunk):
+        m = resample(counts.groups, min(chunk, replicates - start), rng, stratify)
+        r = counts.rates(m)
+        fmr_reps.append(r["fmr"])
+        fnmr_reps.append(r["fnmr"])
+    return np.concatenate(fmr_reps), np.concatenate(fnmr_reps)
+
+
 def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, confidence: float = 0.95,
               threshold_ids: Optional[Sequence[str]] = None, include: Optional[Sequence[str]] = None,
               chunk: int = 100, stratify: bool = True) -> BootstrapResult:
@@ -148,18 +209,10 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
     include : groups entering the disparity summaries (default all); rates are given for all groups.
     threshold_ids : labels for the thresholds in ``counts`` (default their index).
     """
-    rng = np.random.default_rng(seed)
     names = counts.group_names()
     tids = list(threshold_ids) if threshold_ids is not None else [str(i) for i in range(len(counts.thresholds))]
     point = counts.rates(np.ones((1, len(counts.subjects))))
-    fmr_reps, fnmr_reps = [], []
-    for start in range(0, replicates, chunk):
-        m = resample(counts.groups, min(chunk, replicates - start), rng, stratify)
-        r = counts.rates(m)
-        fmr_reps.append(r["fmr"])
-        fnmr_reps.append(r["fnmr"])
-    fmr_b = np.concatenate(fmr_reps)      # (B, G, T)
-    fnmr_b = np.concatenate(fnmr_reps)
+    fmr_b, fnmr_b = replicate_rates(counts, replicates, seed, chunk, stratify)
     a = (1 - confidence) / 2
     rows = []
     for ti, tid in enumerate(tids):
@@ -199,8 +252,8 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
             lo = float(np.quantile(finite, a)) if len(finite) else np.nan
             hi = float(np.quantile(finite, 1 - a)) if len(finite) else np.nan
             parity = disparity.parity_of(name)
-            if not len(finite):
-                verdict = "undefined"
+            if not len(finite) or not np.isfinite(value):
+                verdict = "undefined"  # e.g. a ratio whose lowest group saw no errors
             elif name not in fixed:
                 verdict = "no parity test"  # non-negative indices: sampling noise alone moves them off parity
             elif lo <= parity <= hi:

@@ -145,3 +145,30 @@ def eer(genuine: np.ndarray, impostor: np.ndarray) -> float:
     _, fm, fnm = det_curve(genuine, impostor)
     j = int(np.argmin(np.abs(fm - fnm)))
     return float((fm[j] + fnm[j]) / 2)
+
+
+def make_thresholds(impostor: np.ndarray, target_fmrs, fixed, score: str, calibration_set: str,
+                    warnings: Optional[list] = None) -> list[Threshold]:
+    """Thresholds calibrated on ``impostor`` similarities to each target FMR, then the fixed ones.
+
+    ``fixed`` are in the score's own units; face_recognition's default distance 0.6 is named as such.
+    Targets below 3/N are kept but flagged (and a warning is appended to ``warnings``).
+    """
+    imp = np.asarray(impostor, dtype=np.float64)
+    out = []
+    for target in target_fmrs:
+        value, achieved, flags = threshold_at_fmr(imp, target)
+        if flags and warnings is not None:
+            warnings.append(f"target FMR {target:g} is below 3/N for N={len(imp)} impostor pairs: threshold unstable")
+        out.append(Threshold(
+            id=f"fmr={target:g}", kind="calibrated", value=value, native=from_similarity(value, score), score=score,
+            target_fmr=target, calibration_set=calibration_set, n_impostor=int(len(imp)), achieved_fmr=achieved,
+            source=f"lowest threshold with FMR <= {target:g} on the calibration set", flags=flags,
+        ))
+    for f in fixed:
+        value = float(to_similarity(np.array([f]), score)[0])
+        src = ("face_recognition.compare_faces default tolerance (distance <= 0.6)"
+               if score == "euclidean" and f == 0.6 else "fixed by configuration")
+        out.append(Threshold(id=f"{score}={f:g}", kind="fixed", value=value, native=float(f), score=score,
+                             n_impostor=int(len(imp)), achieved_fmr=fmr(imp, value), source=src))
+    return out

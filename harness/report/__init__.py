@@ -62,6 +62,7 @@ def build_results(res, files: dict[str, str]) -> dict[str, Any]:
         col = acq.loc[~acq["cached"], f"t_{stage}"]
         timings[f"per_image_{stage}_mean"] = float(col.mean()) if len(col) else None
     p = res.config.protocol
+    a = res.analysis
     return _clean({
         "schema_version": SCHEMA_VERSION,
         "facerisk_version": __version__,
@@ -84,6 +85,16 @@ def build_results(res, files: dict[str, str]) -> dict[str, Any]:
         "thresholds": [t.to_dict() for t in res.thresholds],
         "groups": _records(res.groups),
         "disparity": _records(res.disparity),
+        "summaries": _records(a.summaries),
+        "cross_group": _records(a.crossgroup),
+        "per_group_thresholds": _records(a.per_group_thresholds),
+        "identification": {
+            "searches": _records(a.identification),
+            "gallery_size": _records(a.gallery_size),
+            "cmc": _records(a.cmc),
+        },
+        "bootstrap": {"replicates": res.config.metrics.bootstrap, "seed": res.config.seed,
+                      "method": "subject-clustered, stratified by group, percentile intervals"},
         "warnings": res.warnings,
         "provenance": {**res.provenance, "timings_s": timings},
         "attribution": res.dataset.card.attribution if res.dataset.card else None,
@@ -106,12 +117,31 @@ def _html(results: dict[str, Any], res) -> str:
         name = " × ".join(attrs)
         frame = groups[groups["slice"] == name]
         statuses = dict(zip(frame["group"], frame["status"]))
+        a = res.analysis
+        bands = a.det_bands[a.det_bands["slice"] == name] if len(a.det_bands) else a.det_bands
+        if len(bands):
+            curves = {g: tuple(sub[c].to_numpy() for c in ("fmr", "fnmr", "fmr_lo", "fmr_hi", "fnmr_lo", "fnmr_hi"))
+                      for g, sub in bands.groupby("group")}
+            det = plots.det_band_plot(curves, statuses, res.thresholds, f"DET by {name} (bands: subject bootstrap)")
+        else:
+            det = plots.det_plot(res.pairs, attrs, side, res.thresholds, statuses, f"DET by {name}")
+        heat_tid = res.thresholds[0].id
+        cross = a.crossgroup[(a.crossgroup["slice"] == name) & (a.crossgroup["threshold_id"] == heat_tid)] \
+            if len(a.crossgroup) else a.crossgroup
         sections.append({
             "name": name,
             "rows": _records(frame),
             "fmr_plot": _img(plots.rate_bars(frame, "fmr", f"False match rate by {name}")),
-            "det_plot": _img(plots.det_plot(res.pairs, attrs, side, res.thresholds, statuses, f"DET by {name}")),
+            "det_plot": _img(det),
+            "heatmap": _img(plots.heatmap(cross, f"Cross-group FMR by {name} at {heat_tid}")) if len(cross) else None,
             "hist_plot": _img(plots.score_hist(res.pairs, attrs, side, res.config.metrics.score, res.thresholds)),
+            "summaries": _records(a.summaries[a.summaries["slice"] == name]) if len(a.summaries) else [],
+            "pgt": _records(a.per_group_thresholds[a.per_group_thresholds["slice"] == name])
+            if len(a.per_group_thresholds) else [],
+            "ident": _records(a.identification[a.identification["slice"] == name]) if len(a.identification) else [],
+            "gallery_plot": _img(plots.gallery_size_plot(
+                a.gallery_size[(a.gallery_size["slice"] == name) & (a.gallery_size["threshold_id"] == heat_tid)],
+                f"Watchlist false alarms by {name} at {heat_tid}")) if len(a.gallery_size) and len(attrs) == 1 else None,
         })
     overall = _records(groups[groups["slice"] == "all"])
     return env.get_template("report.html").render(
@@ -133,8 +163,7 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
                  "acquisitions": "acquisitions.csv", "report": "report.html", "results": "results.json"}
         keep = [c for c in res.pairs.columns if c != "score"]
         res.pairs[keep].to_csv(tmp / files["pairs"], index=False)  # full precision: recomputable
-        res.groups.to_csv(tmp / files["groups"], index=False)
-        res.disparity.to_csv(tmp / files["disparity"], index=False)
+        files.update(write_tables(res.analysis, tmp))
         res.acquisitions.to_csv(tmp / files["acquisitions"], index=False)
         results = build_results(res, files)
         (tmp / files["results"]).write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")
@@ -152,6 +181,19 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def write_tables(a, folder: Path) -> dict[str, str]:
+    """Write every non-empty table of an :class:`~harness.metrics.analysis.Analysis` as CSV."""
+    files = {}
+    for key, table in (("groups", a.groups), ("disparity", a.disparity), ("summaries", a.summaries),
+                       ("cross_group", a.crossgroup), ("per_group_thresholds", a.per_group_thresholds),
+                       ("identification", a.identification), ("gallery_size", a.gallery_size), ("cmc", a.cmc),
+                       ("det_bands", a.det_bands)):
+        if len(table):
+            files[key] = f"{key}.csv"
+            table.to_csv(Path(folder) / files[key], index=False)
+    return files
 
 
 def default_name(cfg) -> str:

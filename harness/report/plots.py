@@ -114,3 +114,81 @@ def rate_bars(frame: pd.DataFrame, rate: str, title: str) -> bytes:
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7)
     return _png(fig)
+
+
+def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str) -> bytes:
+    """DET per group with subject-bootstrap bands. ``curves[g]`` = (fmr, fnmr, fmr_lo, fmr_hi, fnmr_lo, fnmr_hi)
+    over a threshold grid; rates are clipped to (1e-5, 0.6) for the probit axes."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
+    lo_clip, hi_clip = 5e-5, 0.6
+    fnmr_floor = 5e-4  # FNMR of 0 is drawn on this floor (bottom edge) rather than vanishing
+
+    def z(v, floor=lo_clip):
+        return norm.ppf(np.clip(np.asarray(v, dtype=float), floor, hi_clip))
+
+    for g, (fm, fnm, fm_lo, fm_hi, fnm_lo, fnm_hi) in sorted(curves.items()):
+        style = "--" if statuses.get(g) == "insufficient" else "-"
+        (line,) = ax.plot(z(fm), z(fnm, fnmr_floor), style, lw=1.4, label=f"{g} ({statuses.get(g, '')})")
+        xs = np.r_[z(fm_lo), z(fm_hi)[::-1]]
+        ys = np.r_[z(fnm_lo, fnmr_floor), z(fnm_hi, fnmr_floor)[::-1]]
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        if statuses.get(g) != "insufficient":
+            ax.fill(xs[ok], ys[ok], color=line.get_color(), alpha=0.15, lw=0)
+    for t in thresholds:
+        if t.achieved_fmr and t.achieved_fmr > 0:
+            ax.axvline(z(t.achieved_fmr), color="grey", lw=0.8, ls=":")
+            ax.text(z(t.achieved_fmr), z(0.4), t.id, rotation=90, fontsize=7, color="grey")
+    ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
+    ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
+    ax.set_xlim(norm.ppf(lo_clip), norm.ppf(hi_clip))
+    ax.set_ylim(norm.ppf(fnmr_floor) - 0.05, norm.ppf(hi_clip))
+    ax.set_xlabel("False match rate (FMR)")
+    ax.set_ylabel("False non-match rate (FNMR)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    return _png(fig)
+
+
+def heatmap(long: pd.DataFrame, title: str) -> bytes:
+    """Cross-group FMR (enrolled group rows × probe group columns), log colour scale, counts annotated."""
+    from matplotlib.colors import LogNorm
+
+    fmr = long.pivot(index="enrol_group", columns="probe_group", values="fmr")
+    k = long.pivot(index="enrol_group", columns="probe_group", values="n_false_match")
+    n = long.pivot(index="enrol_group", columns="probe_group", values="n_impostor")
+    vals = fmr.to_numpy(dtype=float)
+    pos = vals[np.isfinite(vals) & (vals > 0)]
+    vmin = pos.min() if len(pos) else 1e-4
+    vmax = max(pos.max(), vmin * 10) if len(pos) else 1e-1
+    fig, ax = plt.subplots(figsize=(1.1 * len(fmr.columns) + 2.5, 0.7 * len(fmr.index) + 1.8))
+    im = ax.imshow(np.where(vals > 0, vals, np.nan), cmap="viridis", norm=LogNorm(vmin=vmin, vmax=vmax))
+    for i in range(vals.shape[0]):
+        for j in range(vals.shape[1]):
+            ax.text(j, i, f"{int(k.iloc[i, j])}/{int(n.iloc[i, j])}", ha="center", va="center", fontsize=6,
+                    color="white" if not (vals[i, j] > 0) or vals[i, j] < np.sqrt(vmin * vmax) else "black")
+    ax.set_xticks(range(len(fmr.columns)), fmr.columns, rotation=30, ha="right", fontsize=7)
+    ax.set_yticks(range(len(fmr.index)), fmr.index, fontsize=7)
+    ax.set_xlabel("probe group (person at the camera)")
+    ax.set_ylabel("enrolled group")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, label="FMR (blank: no false match)")
+    return _png(fig)
+
+
+def gallery_size_plot(frame: pd.DataFrame, title: str) -> bytes:
+    """FPIR against watchlist size per group: empirical points and the extrapolated curve."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    for g, sub in frame.groupby("group"):
+        (line,) = ax.plot(sub["gallery_size"], sub["fpir_extrapolated"], "-", lw=1.2, label=f"{g}")
+        emp = sub.dropna(subset=["fpir_empirical"])
+        ax.plot(emp["gallery_size"], emp["fpir_empirical"], "o", ms=4, color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("watchlist (gallery) size")
+    ax.set_ylabel("chance an innocent passer-by is flagged (FPIR)")
+    ax.set_title(title + "\n(points: measured; lines: extrapolated assuming independent gallery entries)", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)

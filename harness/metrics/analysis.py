@@ -1,0 +1,191 @@
+"""Everything the metrics stage computes for a run, from a pair table and an acquisition table.
+
+Shared by ``facerisk run`` (after scoring) and ``facerisk metrics SCORES`` (from a score file),
+so results can be recomputed without models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.metrics import bootstrap as boot
+from harness.metrics import crossgroup, identification
+from harness.metrics.groups import band, group_frame, group_labels, max_min_ratio, slice_name
+from harness.metrics.rates import Threshold, from_similarity
+
+GALLERY_SIZES = (1, 10, 100, 1000, 10000)
+
+
+@dataclass
+class Analysis:
+    """All metric tables of a run (each a DataFrame; empty when not applicable)."""
+
+    groups: pd.DataFrame
+    disparity: pd.DataFrame
+    summaries: pd.DataFrame
+    crossgroup: pd.DataFrame
+    per_group_thresholds: pd.DataFrame
+    identification: pd.DataFrame
+    gallery_size: pd.DataFrame
+    cmc: pd.DataFrame
+    det_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_slices(frame: pd.DataFrame, attributes: Sequence[str], intersections: Sequence[Sequence[str]],
+                   bins: dict, warnings: list, prefixes: Sequence[str] = ("",)) -> tuple[list[str], list[list[str]]]:
+    """Attributes present in ``frame`` (numeric ones banded into ``<attr>_band`` columns, added in place)
+    and the slices to report. ``prefixes`` ("probe_", "enrol_") serve pair tables."""
+    rename, present = {}, []
+    for a in attributes:
+        if f"{prefixes[0]}{a}" not in frame.columns and f"{prefixes[0]}{a}_band" in frame.columns:
+            rename[a] = f"{a}_band"  # already banded (e.g. a run's pairs.csv)
+            present.append(rename[a])
+            continue
+        if f"{prefixes[0]}{a}" not in frame.columns:
+            warnings.append(f"attribute {a!r} is not a metadata column; skipped")
+            continue
+        if a in bins:
+            for p in prefixes:
+                frame[f"{p}{a}_band"] = band(frame[f"{p}{a}"], bins[a])
+            rename[a] = f"{a}_band"
+        present.append(rename.get(a, a))
+    slices = [[a] for a in present]
+    for inter in intersections:
+        cols = [rename.get(a, a) for a in inter]
+        if all(f"{prefixes[0]}{c}" in frame.columns for c in cols):
+            slices.append(cols)
+        else:
+            warnings.append(f"intersection {' × '.join(inter)} skipped: not every attribute is a metadata column")
+    return present, slices
+
+
+def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequence[Threshold],
+            slices: Sequence[Sequence[str]], side: str = "probe", confidence: float = 0.95,
+            min_subjects: int = 5, small_subjects: int = 30, replicates: int = 1000, seed: int = 0,
+            impostors: str = "all") -> Analysis:
+    """Per-group rates with exact and subject-bootstrap intervals, disparity summaries with intervals,
+    cross-group FMR, the per-group-threshold study, and 1:N identification per group."""
+    notes: list[str] = []
+    groups = group_frame(pairs, acquisitions, thresholds, slices, side=side, confidence=confidence,
+                         min_subjects=min_subjects, small_subjects=small_subjects)
+    disparity = pd.concat([max_min_ratio(groups, "fmr"), max_min_ratio(groups, "fnmr")], ignore_index=True)
+
+    acquired = acquisitions[acquisitions["ok"].astype(bool)]
+    enrol_n = acquired[acquired["role"] == "enrol"].groupby("subject_id").size()
+    probe_n = acquired[acquired["role"] == "probe"].groupby("subject_id").size()
+    subj = acquisitions.drop_duplicates("subject_id").set_index("subject_id")
+    tids = [t.id for t in thresholds]
+    tvals = [t.value for t in thresholds]
+    boot_rows, summary_rows, band_rows = [], [], []
+    grid = _det_grid(pairs)
+    if replicates and impostors == "all":
+        for attrs in [[]] + [list(s) for s in slices]:
+            labels = group_labels(subj, attrs) if attrs else pd.Series("all", index=subj.index)
+            counts = boot.SubjectCounts.from_pairs(pairs, labels, enrol_n, probe_n, tvals)
+            name = slice_name(attrs) or "all"
+            usable = groups[(groups["slice"] == name) & (groups["status"] != "insufficient")]["group"].unique()
+            res = boot.bootstrap(counts, replicates, seed, confidence, tids, include=list(usable))
+            boot_rows.append(res.groups.assign(slice=name))
+            if attrs:
+                summary_rows.append(res.summaries.assign(slice=name))
+                band_rows.append(_det_bands(pairs, labels, enrol_n, probe_n, grid, min(replicates, 200), seed,
+                                            confidence).assign(slice=name))
+    elif replicates:
+        notes.append("subject bootstrap skipped: it supports the all-impostors protocol only")
+    if boot_rows:
+        b = pd.concat(boot_rows, ignore_index=True)[["threshold_id", "slice", "group", "fmr_boot_lo", "fmr_boot_hi",
+                                                     "fnmr_boot_lo", "fnmr_boot_hi"]]
+        groups = groups.merge(b, on=["threshold_id", "slice", "group"], how="left")
+    summaries = pd.concat(summary_rows, ignore_index=True) if summary_rows else pd.DataFrame()
+
+    cross = []
+    for attrs in slices:
+        for t in thresholds:
+            cross.append(crossgroup.cross_group_fmr(pairs, attrs, t.value, confidence)
+                         .assign(threshold_id=t.id, slice=slice_name(attrs)))
+    cross_df = pd.concat(cross, ignore_index=True) if cross else pd.DataFrame()
+
+    pgt = []
+    for t in thresholds:
+        if t.kind != "calibrated":
+            continue
+        for attrs in slices:
+            pgt.append(crossgroup.per_group_thresholds(pairs, attrs, t.target_fmr, side)
+                       .assign(slice=slice_name(attrs), threshold_id=t.id))
+    pgt_df = pd.concat(pgt, ignore_index=True) if pgt else pd.DataFrame()
+    if len(pgt_df):
+        kind = thresholds[0].score
+        for col in ("own_threshold", "global_threshold"):
+            pgt_df[f"{col}_native"] = [from_similarity(v, kind) for v in pgt_df[col]]
+
+    ident, gsize, cmc_df = _identification(pairs, thresholds, slices, impostors, notes, seed)
+    bands = pd.concat(band_rows, ignore_index=True) if band_rows else pd.DataFrame()
+    return Analysis(groups, disparity, summaries, cross_df, pgt_df, ident, gsize, cmc_df, bands, notes)
+
+
+def _det_grid(pairs: pd.DataFrame, points: int = 60) -> np.ndarray:
+    """Thresholds spanning the impostor tail (FMR 1e-4..0.5) and the genuine head, for DET curves."""
+    s = pairs["score"].to_numpy()
+    gen = pairs["genuine"].to_numpy(dtype=bool)
+    q_imp = np.quantile(s[~gen], 1 - np.geomspace(1e-4, 0.5, points // 2)) if (~gen).any() else []
+    q_gen = np.quantile(s[gen], np.geomspace(1e-3, 0.5, points // 2)) if gen.any() else []
+    return np.unique(np.r_[q_imp, q_gen])
+
+
+def _det_bands(pairs, labels, enrol_n, probe_n, grid, replicates, seed, confidence) -> pd.DataFrame:
+    """Per group and grid threshold: point FMR/FNMR and subject-bootstrap percentile bands."""
+    counts = boot.SubjectCounts.from_pairs(pairs, labels, enrol_n, probe_n, grid)
+    point = counts.rates(np.ones((1, len(counts.subjects))))
+    fmr_b, fnmr_b = boot.replicate_rates(counts, replicates, seed)
+    a = (1 - confidence) / 2
+    rows = []
+    with np.errstate(all="ignore"):
+        q = {name: (np.nanquantile(arr, a, axis=0), np.nanquantile(arr, 1 - a, axis=0))
+             for name, arr in (("fmr", fmr_b), ("fnmr", fnmr_b))}
+    for gi, g in enumerate(counts.group_names()):
+        for k, t in enumerate(grid):
+            rows.append({"group": g, "threshold": t, "fmr": point["fmr"][0, gi, k], "fnmr": point["fnmr"][0, gi, k],
+                         "fmr_lo": q["fmr"][0][gi, k], "fmr_hi": q["fmr"][1][gi, k],
+                         "fnmr_lo": q["fnmr"][0][gi, k], "fnmr_hi": q["fnmr"][1][gi, k]})
+    return pd.DataFrame(rows)
+
+
+def _identification(pairs, thresholds, slices, impostors, notes, seed):
+    """1:N with the enrolment set as gallery (one entry per enrolled image) and every probe searched."""
+    if impostors != "all":
+        notes.append("1:N identification skipped: it needs every probe scored against the whole gallery")
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    grid = pairs.pivot_table(index="probe_image", columns="enrol_image", values="score", aggfunc="first")
+    if grid.isna().any().any():
+        notes.append("1:N identification skipped: the score grid is incomplete")
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    S = grid.to_numpy()
+    first = pairs.drop_duplicates("probe_image").set_index("probe_image")
+    probe_ids = first.loc[grid.index, "probe_subject"].to_numpy()
+    gallery_ids = pairs.drop_duplicates("enrol_image").set_index("enrol_image").loc[grid.columns, "enrol_subject"].to_numpy()
+    rows, gs, cm = [], [], []
+    rng = np.random.default_rng(seed)
+    mates = probe_ids[:, None] == gallery_ids[None, :]
+    for attrs in [[]] + [list(s) for s in slices]:
+        labels = (group_labels(first.loc[grid.index], [f"probe_{a}" for a in attrs]).to_numpy() if attrs
+                  else np.full(len(grid), "all", dtype=object))
+        name = slice_name(attrs) or "all"
+        r = identification.fpir_fnir_by_group(S, probe_ids, gallery_ids, labels, [t.value for t in thresholds])
+        r["threshold_id"] = r["threshold"].map({t.value: t.id for t in thresholds})
+        rows.append(r.assign(slice=name))
+        for g in sorted(set(labels)):
+            m = labels == g
+            curve = identification.cmc(S[m], probe_ids[m], gallery_ids, max_rank=min(20, S.shape[1]))
+            cm.append(pd.DataFrame({"slice": name, "group": g, "rank": np.arange(1, len(curve) + 1), "rate": curve}))
+            nonmate = np.where(mates[m], np.nan, S[m])
+            # Each probe's non-mates, as a dense row (every probe has the same number here).
+            X = np.array([row[~np.isnan(row)] for row in nonmate])
+            for t in thresholds:
+                gs.append(identification.fpir_by_gallery_size(X, t.value, GALLERY_SIZES, rng, draws=50)
+                          .assign(slice=name, group=g, threshold_id=t.id))
+    return (pd.concat(rows, ignore_index=True), pd.concat(gs, ignore_index=True), pd.concat(cm, ignore_index=True))

@@ -1,0 +1,63 @@
+"""Cross-group false match rates (NIST FRVT heatmaps) and the per-group-threshold study."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.metrics.groups import group_labels
+from harness.metrics.rates import clopper_pearson, fmr, fnmr, threshold_at_fmr
+
+
+def cross_group_fmr(pairs: pd.DataFrame, attrs: Sequence[str], threshold: float,
+                    confidence: float = 0.95) -> pd.DataFrame:
+    """FMR for every (enrolled group, probe group) cell at one global threshold.
+
+    Returns a long frame: enrol_group, probe_group, n_impostor, n_false_match, fmr, fmr_lo, fmr_hi.
+    :func:`as_matrix` pivots it into the heatmap.
+    """
+    imp = pairs[~pairs["genuine"].to_numpy(dtype=bool)]
+    eg = group_labels(imp, [f"enrol_{a}" for a in attrs]).to_numpy()
+    pg = group_labels(imp, [f"probe_{a}" for a in attrs]).to_numpy()
+    hit = imp["score"].to_numpy() >= threshold
+    rows = []
+    for e in sorted(set(eg)):
+        for p in sorted(set(pg)):
+            sel = (eg == e) & (pg == p)
+            n, k = int(sel.sum()), int(hit[sel].sum())
+            lo, hi = clopper_pearson(k, n, confidence)
+            rows.append({"enrol_group": e, "probe_group": p, "n_impostor": n, "n_false_match": k,
+                         "fmr": k / n if n else np.nan, "fmr_lo": lo, "fmr_hi": hi})
+    return pd.DataFrame(rows)
+
+
+def as_matrix(long: pd.DataFrame, value: str = "fmr") -> pd.DataFrame:
+    """Enrolled groups as rows, probe groups as columns."""
+    return long.pivot(index="enrol_group", columns="probe_group", values=value)
+
+
+def per_group_thresholds(pairs: pd.DataFrame, attrs: Sequence[str], target_fmr: float,
+                         side: str = "probe") -> pd.DataFrame:
+    """What if each group had its own threshold calibrated to the same target FMR?
+
+    For each group: its own threshold, the FMR/FNMR it gives, and for contrast the FMR/FNMR at the
+    global threshold calibrated on all impostors. A study, not the headline: deployments use one threshold.
+    """
+    s = pairs["score"].to_numpy()
+    gen = pairs["genuine"].to_numpy(dtype=bool)
+    labels = group_labels(pairs, [f"{side}_{a}" for a in attrs]).to_numpy()
+    t_global, _, _ = threshold_at_fmr(s[~gen], target_fmr)
+    rows = []
+    for g in sorted(set(labels)):
+        sel = labels == g
+        imp, gsc = s[sel & ~gen], s[sel & gen]
+        if len(imp) == 0:
+            continue
+        t_own, achieved, flags = threshold_at_fmr(imp, target_fmr)
+        rows.append({"group": g, "target_fmr": target_fmr, "n_impostor": len(imp), "n_genuine": len(gsc),
+                     "own_threshold": t_own, "own_fmr": achieved, "own_fnmr": fnmr(gsc, t_own) if len(gsc) else np.nan,
+                     "global_threshold": t_global, "global_fmr": fmr(imp, t_global),
+                     "global_fnmr": fnmr(gsc, t_global) if len(gsc) else np.nan, "flags": ",".join(flags)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,110 @@
+"""Identification (1:N): searching a probe against a gallery, as a doorbell watchlist would.
+
+Inputs are a similarity matrix ``S`` (probes × gallery entries), the probes' subject ids and the
+gallery's subject ids. A *mated* search has the probe's subject in the gallery; a *non-mated*
+search is simulated for every probe by removing its mates from the gallery (leave-mates-out), so
+one matrix yields both (NIST FRVT 1:N terminology: FPIR, FNIR, CMC).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.metrics.rates import threshold_at_fmr
+
+
+def _mates(probe_ids, gallery_ids) -> np.ndarray:
+    return np.asarray(probe_ids)[:, None] == np.asarray(gallery_ids)[None, :]
+
+
+def mated_rank_and_score(S: np.ndarray, probe_ids, gallery_ids) -> tuple[np.ndarray, np.ndarray]:
+    """For each probe: rank (1-based) of its best mate and that mate's score; rank 0 if unmated."""
+    M = _mates(probe_ids, gallery_ids)
+    mate_score = np.where(M, S, -np.inf).max(axis=1)
+    nonmate = np.where(M, -np.inf, S)
+    rank = 1 + (nonmate > mate_score[:, None]).sum(axis=1)  # ties go to the mate
+    has = M.any(axis=1)
+    return np.where(has, rank, 0), np.where(has, mate_score, np.nan)
+
+
+def top_nonmate_score(S: np.ndarray, probe_ids, gallery_ids) -> np.ndarray:
+    """Highest score of each probe against gallery entries that are not its mates."""
+    return np.where(_mates(probe_ids, gallery_ids), -np.inf, S).max(axis=1)
+
+
+def cmc(S: np.ndarray, probe_ids, gallery_ids, max_rank: int = 20) -> np.ndarray:
+    """Closed-set cumulative match characteristic: share of mated searches with the mate in the top k, k=1..max_rank."""
+    rank, _ = mated_rank_and_score(S, probe_ids, gallery_ids)
+    r = rank[rank > 0]
+    return np.array([(r <= k).mean() if len(r) else np.nan for k in range(1, max_rank + 1)])
+
+
+def fpir_fnir(S: np.ndarray, probe_ids, gallery_ids, thresholds: Sequence[float], candidates: int = 1) -> pd.DataFrame:
+    """Open-set FPIR and FNIR at each threshold.
+
+    FNIR(T): mated searches whose mate is not among the top ``candidates`` with score >= T.
+    FPIR(T): non-mated searches (mates removed) whose top score is >= T.
+    """
+    rank, mscore = mated_rank_and_score(S, probe_ids, gallery_ids)
+    mated = rank > 0
+    top = top_nonmate_score(S, probe_ids, gallery_ids)
+    rows = []
+    for t in thresholds:
+        hit = mated & (rank <= candidates) & (mscore >= t)
+        rows.append({"threshold": t, "n_mated": int(mated.sum()), "fnir": 1 - hit[mated].mean() if mated.any() else np.nan,
+                     "n_nonmated": len(top), "n_false_positive": int((top >= t).sum()), "fpir": float((top >= t).mean())})
+    return pd.DataFrame(rows)
+
+
+def fnir_at_fpir(S: np.ndarray, probe_ids, gallery_ids, targets: Sequence[float], candidates: int = 1) -> pd.DataFrame:
+    """FNIR at thresholds calibrated on the non-mated searches to each target FPIR."""
+    top = top_nonmate_score(S, probe_ids, gallery_ids)
+    rows = []
+    for target in targets:
+        t, achieved, flags = threshold_at_fmr(top, target)
+        r = fpir_fnir(S, probe_ids, gallery_ids, [t], candidates).iloc[0]
+        rows.append({"target_fpir": target, "threshold": t, "fpir": achieved, "fnir": r["fnir"], "flags": ",".join(flags)})
+    return pd.DataFrame(rows)
+
+
+def fpir_by_gallery_size(impostor_scores: np.ndarray, threshold: float, sizes: Sequence[int],
+                         rng: Optional[np.random.Generator] = None, draws: int = 200) -> pd.DataFrame:
+    """FPIR as a function of watchlist size, per probe row of ``impostor_scores`` (probes × non-mates).
+
+    ``empirical``: galleries of each size drawn without replacement from the probe's non-mates
+    (only for sizes it has). ``extrapolated``: mean over probes of 1 − (1 − p_j)^N, where p_j is probe
+    j's own false match rate — assumes gallery entries fail independently, but keeps the fact that
+    some people are matched falsely far more often than others.
+    """
+    rng = rng or np.random.default_rng(0)
+    X = np.asarray(impostor_scores, dtype=np.float64)
+    hits = X >= threshold
+    p = hits.mean(axis=1)
+    rows = []
+    for n in sizes:
+        emp = np.nan
+        if n <= X.shape[1]:
+            trials = []
+            for _ in range(draws if n < X.shape[1] else 1):
+                cols = rng.choice(X.shape[1], size=n, replace=False)
+                trials.append(hits[:, cols].any(axis=1).mean())
+            emp = float(np.mean(trials))
+        rows.append({"gallery_size": int(n), "fpir_empirical": emp,
+                     "fpir_extrapolated": float(np.mean(1 - (1 - p) ** n))})
+    return pd.DataFrame(rows)
+
+
+def fpir_fnir_by_group(S: np.ndarray, probe_ids, gallery_ids, probe_groups, thresholds: Sequence[float],
+                       candidates: int = 1) -> pd.DataFrame:
+    """:func:`fpir_fnir` for the searches of each probe group (the person in front of the camera)."""
+    probe_ids, probe_groups = np.asarray(probe_ids), np.asarray(probe_groups)
+    out = []
+    for g in sorted(set(probe_groups)):
+        m = probe_groups == g
+        part = fpir_fnir(S[m], probe_ids[m], gallery_ids, thresholds, candidates)
+        part.insert(0, "group", g)
+        out.append(part)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()

@@ -1,0 +1,82 @@
+"""Interoperability: fairlearn's MetricFrame and plain score files.
+
+Which metrics go through fairlearn: only the point rates. With ``y_true`` = genuine and
+``y_pred`` = score >= threshold, FMR is fairlearn's ``false_positive_rate`` and FNMR its
+``false_negative_rate``. Intervals, FTA/FAR/FRR, the subject bootstrap and the disparity summaries
+are facerisk's own: fairlearn's bootstrap resamples rows (pairs), which understates uncertainty
+when pairs share people.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+SCORE_COLUMNS = ("euclidean", "cosine", "score")
+REQUIRED = ("enrol_subject", "probe_subject", "genuine")
+
+
+def metric_frame(pairs: pd.DataFrame, threshold: float, attrs: Sequence[str], side: str = "probe"):
+    """A fairlearn ``MetricFrame`` of FMR, FNMR and pair counts per group at one similarity threshold."""
+    try:
+        from fairlearn.metrics import MetricFrame, count, false_negative_rate, false_positive_rate
+    except ImportError:
+        raise ImportError("fairlearn is not installed: pip install fairlearn") from None
+    y_true = pairs["genuine"].astype(int).to_numpy()
+    y_pred = (pairs["score"].to_numpy() >= threshold).astype(int)
+    sensitive = pairs[[f"{side}_{a}" for a in attrs]].rename(columns=lambda c: c[len(side) + 1:])
+    sensitive = sensitive.astype(object).where(sensitive.notna(), "unknown")
+    return MetricFrame(
+        metrics={"fmr": false_positive_rate, "fnmr": false_negative_rate, "n_pairs": count},
+        y_true=y_true, y_pred=y_pred, sensitive_features=sensitive,
+    )
+
+
+def read_scores(path: str | Path, score: str) -> pd.DataFrame:
+    """Read a score file (CSV, e.g. a run's pairs.csv) into a pair table with a similarity ``score``.
+
+    Required columns: enrol_subject, probe_subject, genuine, and the score column (``euclidean``
+    distance, ``cosine`` similarity, or ``score`` already a similarity). Attributes as
+    ``enrol_<attr>`` / ``probe_<attr>``.
+    """
+    from harness.errors import DatasetError
+    from harness.metrics.rates import to_similarity
+
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"{p}: score file not found")
+    try:
+        frame = pd.read_csv(p, dtype={"enrol_subject": str, "probe_subject": str}, keep_default_na=False,
+                            na_values=["", "NA"])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DatasetError(f"{p}: cannot parse as CSV ({exc})") from None
+    missing = [c for c in (*REQUIRED, score) if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{p}: missing column(s) {', '.join(missing)} (a run's pairs.csv has them all)")
+    g = frame["genuine"]
+    if g.dtype != bool:
+        mapped = g.astype(str).str.lower().map({"true": True, "1": True, "false": False, "0": False})
+        if mapped.isna().any():
+            bad = int(np.flatnonzero(mapped.isna().to_numpy())[0]) + 2
+            raise DatasetError(f"{p}: row {bad}: genuine must be true/false or 1/0")
+        frame["genuine"] = mapped.astype(bool)
+    values = pd.to_numeric(frame[score], errors="coerce")
+    if values.isna().any():
+        bad = int(np.flatnonzero(values.isna().to_numpy())[0]) + 2
+        raise DatasetError(f"{p}: row {bad}: {score} is not a number")
+    frame["score"] = to_similarity(values.to_numpy(), "euclidean" if score == "euclidean" else "cosine")
+    return frame
+
+
+def acquisitions_from_pairs(pairs: pd.DataFrame, attrs: Sequence[str]) -> pd.DataFrame:
+    """Per-subject rows (one enrol, one probe, all acquired) for score files that carry no FTA record."""
+    rows = []
+    for role in ("enrol", "probe"):
+        cols = [f"{role}_subject"] + [f"{role}_{a}" for a in attrs if f"{role}_{a}" in pairs.columns]
+        part = pairs[cols].drop_duplicates(f"{role}_subject")
+        part.columns = ["subject_id"] + [c[len(role) + 1:] for c in cols[1:]]
+        rows.append(part.assign(role=role, ok=True))
+    return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,163 @@
+"""All-vs-all scoring at NIST scale, in blocks, never holding N² scores.
+
+Templates are compared block by block with BLAS matrix products (cosine similarity of L2-normalised
+float32 templates). Each block's scores are bucketed on a fixed linear threshold grid and counted per
+(group, group) cell, so memory is O(block² + groups² · grid). Subject pairs with any score at or above
+the lowest threshold of interest are kept sparsely, for the subject bootstrap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class BlockCounts:
+    """Counts over every unordered pair of distinct templates (i < j).
+
+    ``imp_hist[a, b, k]`` / ``gen_hist[a, b, k]``: impostor / genuine pairs of groups (a, b), a <= b,
+    with score in bucket k of ``edges`` (bucket 0: below edges[0]; last: at or above edges[-1]).
+    """
+
+    edges: np.ndarray
+    group_names: list[str]
+    imp_hist: np.ndarray
+    gen_hist: np.ndarray
+    n_templates: int
+    comparisons: int
+    sparse_pairs: Optional[pd.DataFrame] = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def counts_at(self, threshold: float, genuine: bool = False) -> np.ndarray:
+        """(G, G) symmetric matrix of pairs scoring >= threshold (threshold must be a grid edge)."""
+        k = int(np.searchsorted(self.edges, threshold - 1e-12))
+        h = self.gen_hist if genuine else self.imp_hist
+        c = h[:, :, k + 1:].sum(axis=2)
+        return c + np.triu(c, 1).T
+
+    def totals(self, genuine: bool = False) -> np.ndarray:
+        h = self.gen_hist if genuine else self.imp_hist
+        c = h.sum(axis=2)
+        return c + np.triu(c, 1).T
+
+    def fmr_matrix(self, threshold: float) -> pd.DataFrame:
+        """Cross-group FMR (symmetric: all-vs-all has no enrol/probe sides)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = self.counts_at(threshold) / self.totals()
+        return pd.DataFrame(m, index=self.group_names, columns=self.group_names)
+
+    def group_rates(self, threshold: float) -> pd.DataFrame:
+        """Per group: FMR over impostor pairs within the group (NIST's demographically matched) and
+        over all impostor pairs involving the group; FNMR over its genuine pairs."""
+        fm, n = self.counts_at(threshold), self.totals()
+        fnm_tot = self.totals(genuine=True)
+        gm = fnm_tot - self.counts_at(threshold, genuine=True)
+        rows = []
+        for i, g in enumerate(self.group_names):
+            involving = n[i].sum()
+            rows.append({"group": g, "n_impostor_same_group": int(n[i, i]), "fmr_same_group": fm[i, i] / n[i, i] if n[i, i] else np.nan,
+                         "n_impostor_involving": int(involving), "fmr_involving": fm[i].sum() / involving if involving else np.nan,
+                         "n_genuine": int(fnm_tot[i, i]), "fnmr": gm[i, i] / fnm_tot[i, i] if fnm_tot[i, i] else np.nan})
+        return pd.DataFrame(rows)
+
+
+def normalise(templates: np.ndarray) -> np.ndarray:
+    """Row-wise L2 normalisation to float32 (cosine similarity becomes a dot product)."""
+    t = np.asarray(templates, dtype=np.float32)
+    n = np.linalg.norm(t, axis=1, keepdims=True)
+    return t / np.where(n == 0, 1, n)
+
+
+def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.ndarray, group_names: list[str],
+               edges: np.ndarray, block: int = 4096, keep_above: Optional[float] = None,
+               progress: bool = False) -> BlockCounts:
+    """Score every unordered pair of templates in blocks and count per group cell on the grid ``edges``.
+
+    Parameters
+    ----------
+    templates : (N, d) array, L2-normalised (see :func:`normalise`).
+    subject_ids : (N,) int array; equal ids make a genuine pair.
+    group_ids : (N,) int array in ``range(len(group_names))``.
+    edges : increasing, evenly spaced similarity thresholds.
+    keep_above : keep (subject_a, subject_b, count) for impostor pairs scoring >= this (for the bootstrap).
+    """
+    import time
+
+    from tqdm import tqdm
+
+    # Sorted by subject, a subject's templates are contiguous: genuine pairs can only fall in a
+    # diagonal block or the next one, so only those blocks need a same-subject mask.
+    order = np.argsort(np.asarray(subject_ids), kind="stable")
+    A = np.ascontiguousarray(np.asarray(templates, dtype=np.float32)[order])
+    N = len(A)
+    sid = np.asarray(subject_ids, dtype=np.int64)[order]
+    gid = np.asarray(group_ids, dtype=np.int32)[order]
+    G = len(group_names)
+    edges = np.asarray(edges, dtype=np.float64)
+    K = len(edges)
+    step = (edges[-1] - edges[0]) / (K - 1) if K > 1 else 1.0
+    if K > 1 and not np.allclose(np.diff(edges), step, rtol=1e-6, atol=1e-9):
+        raise ValueError("edges must be evenly spaced")
+    lo, inv = np.float32(edges[0]), np.float32(1.0 / step)
+    nb = K + 1
+    cells = G * G * nb
+    hist = np.zeros(2 * cells, dtype=np.int64)  # impostor cells, then genuine cells
+    sparse = []
+    t_mm = t_count = 0.0
+    starts = list(range(0, N, block))
+    bar = tqdm(total=len(starts) * (len(starts) + 1) // 2, desc="all-vs-all blocks", disable=not progress)
+    for r0 in starts:
+        r1 = min(N, r0 + block)
+        for c0 in starts:
+            if c0 < r0:
+                continue
+            c1 = min(N, c0 + block)
+            t0 = time.perf_counter()
+            S = A[r0:r1] @ A[c0:c1].T
+            t1 = time.perf_counter()
+            # Bucket: 0 below edges[0], k for edges[k-1] <= s < edges[k], K at or above edges[-1].
+            b = S - lo
+            b *= inv
+            np.floor(b, out=b)
+            np.clip(b, -1, K - 1, out=b)
+            code = (gid[r0:r1, None] * G + gid[None, c0:c1]) * nb
+            code += b.astype(np.int32) + 1
+            if c0 in (r0, r1):
+                code += (sid[r0:r1, None] == sid[None, c0:c1]) * np.int32(cells)
+            if c0 == r0:  # diagonal block: only i < j
+                iu = np.triu_indices(r1 - r0, 1, m=c1 - c0)
+                hist += np.bincount(code[iu], minlength=2 * cells)
+            else:
+                hist += np.bincount(code.ravel(), minlength=2 * cells)
+            if keep_above is not None:
+                ii, jj = np.nonzero(S >= keep_above)
+                if c0 == r0:
+                    keep = ii < jj
+                    ii, jj = ii[keep], jj[keep]
+                if len(ii):
+                    sparse.append(np.stack([sid[r0 + ii], sid[c0 + jj], gid[r0 + ii], gid[c0 + jj],
+                                            S[ii, jj].astype(np.float64).view(np.int64)], axis=1))
+            t_count += time.perf_counter() - t1
+            t_mm += t1 - t0
+            bar.update()
+    bar.close()
+    imp, gen = (_fold(h.reshape(G, G, nb)) for h in (hist[:cells], hist[cells:]))
+    sp = None
+    if keep_above is not None:
+        arr = np.concatenate(sparse) if sparse else np.zeros((0, 5), dtype=np.int64)
+        sp = pd.DataFrame({"subject_a": arr[:, 0], "subject_b": arr[:, 1], "group_a": arr[:, 2],
+                           "group_b": arr[:, 3], "score": arr[:, 4].view(np.float64)})
+        sp = sp[sp.subject_a != sp.subject_b].reset_index(drop=True)
+    return BlockCounts(edges, list(group_names), imp, gen, N, N * (N - 1) // 2, sp,
+                       {"matmul_s": t_mm, "count_s": t_count})
+
+
+def _fold(h: np.ndarray) -> np.ndarray:
+    """Fold cells (a, b) and (b, a) into a <= b (all-vs-all pairs have no sides)."""
+    G = h.shape[0]
+    off = (1 - np.eye(G, dtype=np.int64))[:, :, None]
+    return np.triu(np.ones((G, G), dtype=np.int64))[:, :, None] * (h + np.transpose(h, (1, 0, 2)) * off)
