@@ -15,7 +15,8 @@ def cli(*args, env=None):
 
 
 @pytest.mark.parametrize("args", [[], ["run"], ["datasets"], ["datasets", "list"], ["datasets", "show"],
-                                  ["datasets", "fetch"], ["datasets", "validate"], ["models"], ["models", "list"]])
+                                  ["datasets", "fetch"], ["datasets", "validate"], ["models"], ["models", "list"],
+                                  ["metrics"]])
 def test_help_everywhere(args, capsys):
     with pytest.raises(SystemExit) as e:
         main([*args, "--help"])

@@ -47,7 +47,8 @@ def test_html_is_self_contained_and_readable(real_run):
     res, out, cfg = real_run
     html = (out / "report.html").read_text()
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html), "report must not load anything from the network"
-    assert html.count("data:image/png;base64,") == 3 * 4  # FMR bars, DET, histograms per slice
+    # Per slice: FMR bars, cross-group heatmap, DET with bands, histograms; watchlist plot per single attribute.
+    assert html.count("data:image/png;base64,") == 4 * 4 + 3
     assert "In brief" in html and "CC BY 4.0" in html and "DeBruine" in html
     assert "insufficient" in html
 
@@ -56,3 +57,39 @@ def test_clean_turns_nan_and_numpy_into_json():
     out = _clean({"a": np.float64("nan"), "b": np.int64(3), "c": [np.inf, 1.5], "d": np.array([1, 2])})
     assert out == {"a": None, "b": 3, "c": [None, 1.5], "d": [1, 2]}
     json.dumps(out, allow_nan=False)
+
+
+def test_metrics_tables_are_written_and_consistent(real_run):
+    res, out, cfg = real_run
+    results = json.loads((out / "results.json").read_text())
+    for key in ("summaries", "cross_group", "per_group_thresholds", "identification", "gallery_size", "cmc",
+                "det_bands"):
+        assert (out / results["files"][key]).is_file(), key
+    cross = pd.DataFrame(results["cross_group"])
+    groups = pd.DataFrame(results["groups"])
+    for tid in cross.threshold_id.unique():
+        c = cross[(cross.threshold_id == tid) & (cross.slice == "ethnicity")]
+        g = groups[(groups.threshold_id == tid) & (groups.slice == "ethnicity")]
+        # Summing the heatmap over enrolled groups gives each probe group's row of groups[].
+        by_probe = c.groupby("probe_group").n_false_match.sum()
+        assert (by_probe.reindex(g.group).to_numpy() == g.n_false_match.to_numpy()).all()
+    g = groups.dropna(subset=["fmr_boot_lo"])
+    assert len(g) and ((g.fmr_boot_lo <= g.fmr + 1e-12) & (g.fmr <= g.fmr_boot_hi + 1e-12)).all()
+    s = pd.DataFrame(results["summaries"])
+    assert set(s.summary) >= {"fmr_max_min_ratio", "fmr_max_geomean_ratio", "fdr", "garbe", "inequity_rate"}
+    ident = pd.DataFrame(results["identification"]["searches"])
+    assert (ident[ident.slice == "all"].n_mated == 102).all()
+
+
+def test_scores_recompute_without_models(real_run, tmp_path):
+    """'facerisk metrics' on the run's own pairs.csv reproduces its per-group table exactly."""
+    from harness.cli import main
+
+    res, out, cfg = real_run
+    rc = main(["metrics", str(out / "pairs.csv"), "--acquisitions", str(out / "acquisitions.csv"),
+               "--out", str(tmp_path / "m")])
+    assert rc == 0
+    a = pd.read_csv(tmp_path / "m" / "groups.csv")
+    b = pd.read_csv(out / "groups.csv")
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m" / "summaries.csv"), pd.read_csv(out / "summaries.csv"))
