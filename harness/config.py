@@ -109,6 +109,19 @@ class MetricsConfig:
 
 
 @dataclass
+class CaptureConfig:
+    """Doorbell capture simulation applied to the probe side (enrolment stays clean)."""
+
+    #: Built-in preset name (see 'facerisk capture list') or a preset YAML file; None: probes as photographed.
+    preset: Optional[str] = None
+    #: Parameter overrides by dotted path, e.g. {"subject.distance": 3, "codec.bitrate_kbps": 500}.
+    set: dict[str, float] = field(default_factory=dict)
+    #: A sweep along one axis, "AXIS=START:STOP:STEP" or "AXIS=V1,V2,...", e.g. "distance=0.5:6:0.5".
+    sweep: Optional[str] = None
+    seed: int = 0
+
+
+@dataclass
 class RunConfig:
     """A whole run: dataset, pipeline, protocol, metrics and outputs."""
 
@@ -127,6 +140,7 @@ class RunConfig:
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (recorded in results provenance)."""
@@ -219,8 +233,31 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("metrics.bootstrap must be 0 (off) or a number of replicates")
     if cfg.workers < 0:
         raise ConfigError("workers must be 0 (one per core) or more")
+    if cfg.capture.sweep is not None:
+        parse_sweep(cfg.capture.sweep)
     if cfg.protocol.enrol_value == cfg.protocol.probe_value:
         raise ConfigError("protocol.enrol_value and protocol.probe_value must differ")
+
+
+def parse_sweep(spec: str) -> tuple[str, list[float]]:
+    """``"distance=0.5:6:0.5"`` (inclusive range) or ``"bitrate=250,500,1000"`` -> (axis, values)."""
+    if "=" not in spec:
+        raise ConfigError(f"sweep {spec!r}: write AXIS=START:STOP:STEP or AXIS=V1,V2,...")
+    axis, rng = spec.split("=", 1)
+    try:
+        if ":" in rng:
+            start, stop, step = (float(x) for x in rng.split(":"))
+            if step <= 0 or stop < start:
+                raise ConfigError(f"sweep {spec!r}: need STOP >= START and STEP > 0")
+            n = int(round((stop - start) / step)) + 1
+            values = [round(start + i * step, 10) for i in range(n)]
+        else:
+            values = [float(x) for x in rng.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"sweep {spec!r}: values must be numbers") from None
+    if not values or len(values) > 60:
+        raise ConfigError(f"sweep {spec!r}: between 1 and 60 steps")
+    return axis.strip(), values
 
 
 def load_file(path: str | os.PathLike) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def _make_backends(cfg: RunConfig):
     return det, emb
 
 
-def _init_worker(cfg: RunConfig) -> None:
+def _init_worker(cfg: RunConfig, capture=None) -> None:
     # Loaded models are kept per process and reused while the model settings are unchanged, so
     # repeated acquisitions in one process (sweeps, benchmarks) pay the load once.
     key = (repr(cfg.detector), repr(cfg.embedder))
@@ -48,10 +48,15 @@ def _init_worker(cfg: RunConfig) -> None:
         emb.load()
         _WORKER.update(key=key, det=det, emb=emb)
     _WORKER["cfg"] = cfg
+    _WORKER["capture"] = capture
 
 
-def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int) -> dict[str, Any]:
-    """Load one image, find its face, embed it. Never raises for bad input: the record says why.
+def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture=None,
+                  landmarks: Optional[np.ndarray] = None, seed: int = 0) -> dict[str, Any]:
+    """Load one image, (degrade it as a doorbell would,) find its face, embed it.
+
+    Never raises for bad input: the record says why. With ``capture`` the clean photo is first
+    rendered as the camera would record it, using the clean photo's ``landmarks`` to scale the face.
 
     Returns a record with ``status`` ok / fta / unreadable, ``reason``, ``n_faces``, the chosen
     face's ``box``, ``landmarks``, ``interocular_px``, ``embedding`` and per-stage seconds.
@@ -65,6 +70,14 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int) -> dict
     except ImageError as exc:
         rec.update(status="unreadable", reason=exc.reason)
         return rec
+    if capture is not None:
+        from harness.degrade.capture import render_probe
+
+        img, info = render_probe(img, landmarks, capture, seed)
+        img = np.ascontiguousarray(img)  # dlib needs C-contiguous uint8
+        rec["target_interocular_px"] = info["target_interocular_px"]
+        if "h264" in info:
+            rec["h264_bps"] = info["h264"]["achieved_bps"]
     t1 = time.perf_counter()
     faces = det.detect(img)
     t2 = time.perf_counter()
@@ -88,9 +101,11 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int) -> dict
     return rec
 
 
-def _worker_acquire(path: str) -> dict[str, Any]:
+def _worker_acquire(task: tuple) -> dict[str, Any]:
+    path, landmarks, seed = task
     cfg = _WORKER["cfg"]
-    return acquire_image(path, _WORKER["det"], _WORKER["emb"], cfg.detector.multi_face, cfg.dataset.max_pixels)
+    return acquire_image(path, _WORKER["det"], _WORKER["emb"], cfg.detector.multi_face, cfg.dataset.max_pixels,
+                         _WORKER.get("capture"), landmarks, seed)
 
 
 def backend_provenance(cfg: RunConfig) -> dict[str, Any]:
@@ -106,14 +121,17 @@ def resolve_workers(requested: int, n_tasks: int) -> int:
     return max(1, min(n, n_tasks))
 
 
-def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any],
-                extra_params: Optional[dict[str, Any]] = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], capture=None,
+                landmarks: Optional[list] = None, desc: str = "detect+embed") -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Acquisition records for ``paths`` (cache first, then the model in worker processes).
 
+    With ``capture``, each image is first degraded (``landmarks[i]``: the clean photo's landmarks);
+    every capture parameter, including its seed, is part of the cache key.
     Returns the records in input order and a stats dict (cache hits, workers, seconds).
     """
     cache = AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache)
-    digest = params_digest({"models": models, "max_pixels": cfg.dataset.max_pixels, **(extra_params or {})})
+    extra = {"capture": capture.to_dict()} if capture is not None else {}
+    digest = params_digest({"models": models, "max_pixels": cfg.dataset.max_pixels, **extra})
     t0 = time.perf_counter()
     shas = [sha256_file(p) if p.is_file() else "missing:" + str(p) for p in paths]
     t_hash = time.perf_counter() - t0
@@ -129,15 +147,19 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any],
     workers = resolve_workers(cfg.workers, len(todo))
     t1 = time.perf_counter()
     if todo:
-        bar = tqdm(total=len(todo), desc="detect+embed", unit="img", disable=not cfg.progress)
-        todo_paths = [str(paths[i]) for i in todo]
+        bar = tqdm(total=len(todo), desc=desc, unit="img", disable=not cfg.progress)
+        base_seed = capture.seed if capture is not None else 0
+        # Per-image seed from the image's content: the same photo degrades the same way in every run.
+        tasks = [(str(paths[i]), None if landmarks is None else landmarks[i],
+                  (base_seed * 1_000_003 + int(shas[i][:8], 16)) % 2**32 if not shas[i].startswith("missing") else 0)
+                 for i in todo]
         if workers == 1:
-            _init_worker(cfg)
-            results = map(_worker_acquire, todo_paths)
+            _init_worker(cfg, capture)
+            results = map(_worker_acquire, tasks)
             pool = None
         else:
-            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(cfg,))
-            results = pool.map(_worker_acquire, todo_paths, chunksize=max(1, min(8, len(todo) // (workers * 4))))
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(cfg, capture))
+            results = pool.map(_worker_acquire, tasks, chunksize=max(1, min(8, len(todo) // (workers * 4))))
         try:
             for i, rec in zip(todo, results):
                 rec["cached"] = False
@@ -177,6 +199,7 @@ class RunResult:
     provenance: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    sweep: Optional[pd.DataFrame] = None
 
     @property
     def groups(self) -> pd.DataFrame:
@@ -207,10 +230,76 @@ def _split(ds: data.Dataset, cfg: RunConfig) -> pd.DataFrame:
     return frame[frame["role"].notna()].reset_index(drop=True)
 
 
+def _acq_table(frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The metadata rows plus what acquisition found in each image."""
+    acq = frame.copy()
+    acq["ok"] = [r["status"] == "ok" for r in records]
+    for col in ("status", "reason", "n_faces", "interocular_px", "sha256", "cached"):
+        acq[col] = [r[col] for r in records]
+    acq["detector_score"] = [r["score"] for r in records]
+    if any("target_interocular_px" in r for r in records):
+        acq["target_interocular_px"] = [r.get("target_interocular_px") for r in records]
+    for stage in ("load", "detect", "embed"):
+        acq[f"t_{stage}"] = [r[f"t_{stage}"] for r in records]
+    return acq
+
+
+def _pairs(acq: pd.DataFrame, records: list[dict[str, Any]], cfg: RunConfig, slices) -> pd.DataFrame:
+    """Score every acquired enrolment template against every acquired probe template."""
+    ok = acq["ok"].to_numpy()
+    templates = np.array([r["embedding"] for r, good in zip(records, ok) if good]).reshape(int(ok.sum()), -1)
+    tmpl_role = acq.loc[ok, "role"].to_numpy()
+    p = cfg.protocol
+    pair_attrs = sorted({a for s in slices for a in s} | set(p.match_on if p.impostors == "matched" else []))
+    missing = [a for a in pair_attrs if a not in acq.columns]
+    if missing:
+        raise ConfigError(f"protocol.match_on names column(s) not in metadata: {', '.join(missing)}")
+    enrol = acq[ok & (acq["role"] == "enrol").to_numpy()].reset_index(drop=True)
+    probe = acq[ok & (acq["role"] == "probe").to_numpy()].reset_index(drop=True)
+    pairs = compare.build_pairs(enrol, probe, templates[tmpl_role == "enrol"], templates[tmpl_role == "probe"],
+                                pair_attrs, impostors=p.impostors, match_on=p.match_on)
+    if len(pairs):
+        pairs["score"] = metrics.to_similarity(pairs[cfg.metrics.score].to_numpy(), cfg.metrics.score)
+    else:
+        pairs["score"] = pd.Series(dtype=float)
+    return pairs
+
+
+def load_capture(cfg: RunConfig):
+    """The configured capture model (preset + overrides), or None."""
+    from harness.degrade import capture as cap_mod
+
+    c = cfg.capture
+    if c.preset is None:
+        if c.set or c.sweep:
+            raise ConfigError("capture.set / --sweep need a capture preset (--capture NAME or FILE.yaml)")
+        return None
+    cap = cap_mod.load(c.preset)
+    for key, value in c.set.items():
+        cap = cap.with_value(key, value)
+    return cap.with_value("seed", c.seed) if c.seed else cap
+
+
+def _degraded(frame, records, paths, cfg, models, cap, desc):
+    """Probe records re-acquired through the capture model; enrolment records kept clean."""
+    probe_idx = [i for i, r in enumerate(frame["role"]) if r == "probe"]
+    lms = [records[i]["landmarks"] if len(records[i]["landmarks"]) else None for i in probe_idx]
+    deg, stats = acquire_all([paths[i] for i in probe_idx], cfg, models, capture=cap, landmarks=lms, desc=desc)
+    out = list(records)
+    for i, r in zip(probe_idx, deg):
+        out[i] = r
+    return out, stats
+
+
 def run(cfg: RunConfig) -> RunResult:
-    """Run the whole benchmark described by ``cfg`` and return its results (not yet written)."""
+    """Run the whole benchmark described by ``cfg`` and return its results (not yet written).
+
+    Thresholds are always calibrated on the clean photos; a capture model then degrades the probe
+    side and every rate (and every sweep step) is read at those same global thresholds.
+    """
     timings: dict[str, float] = {}
     warns: list[str] = []
+    cap = load_capture(cfg)
     t = time.perf_counter()
     ds = data.resolve(cfg.dataset.name, home=cfg.dataset.data_home, download=cfg.dataset.download,
                       mirror=cfg.dataset.mirror, progress=cfg.progress)
@@ -233,47 +322,41 @@ def run(cfg: RunConfig) -> RunResult:
             "as failures to acquire with --set dataset.bad_images=fta"
         )
 
-    m = cfg.metrics
+    m, p = cfg.metrics, cfg.protocol
     attrs, slices = resolve_slices(frame, m.attributes, m.intersections, m.bins, warns)
-    acq = frame.copy()
-    acq["ok"] = [r["status"] == "ok" for r in records]
-    acq["status"] = [r["status"] for r in records]
-    acq["reason"] = [r["reason"] for r in records]
-    acq["n_faces"] = [r["n_faces"] for r in records]
-    acq["interocular_px"] = [r["interocular_px"] for r in records]
-    acq["detector_score"] = [r["score"] for r in records]
-    acq["sha256"] = [r["sha256"] for r in records]
-    for stage in ("load", "detect", "embed"):
-        acq[f"t_{stage}"] = [r[f"t_{stage}"] for r in records]
-    acq["cached"] = [r["cached"] for r in records]
-
     t = time.perf_counter()
-    ok = acq["ok"].to_numpy()
-    templates = np.array([r["embedding"] for r, good in zip(records, ok) if good]).reshape(int(ok.sum()), -1)
-    tmpl_role = acq.loc[ok, "role"].to_numpy()
-    pair_attrs = sorted({a for s in slices for a in s} | set(cfg.protocol.match_on if cfg.protocol.impostors == "matched" else []))
-    missing_match = [a for a in pair_attrs if a not in acq.columns]
-    if missing_match:
-        raise ConfigError(f"protocol.match_on names column(s) not in metadata: {', '.join(missing_match)}")
-    enrol = acq[ok & (acq["role"] == "enrol").to_numpy()].reset_index(drop=True)
-    probe = acq[ok & (acq["role"] == "probe").to_numpy()].reset_index(drop=True)
-    pairs = compare.build_pairs(enrol, probe, templates[tmpl_role == "enrol"], templates[tmpl_role == "probe"],
-                                pair_attrs, impostors=cfg.protocol.impostors, match_on=cfg.protocol.match_on)
-    if not pairs["genuine"].any() or pairs["genuine"].all():
+    clean_acq = _acq_table(frame, records)
+    clean_pairs = _pairs(clean_acq, records, cfg, slices)
+    if not clean_pairs["genuine"].any() or clean_pairs["genuine"].all():
         raise DatasetError("the protocol produced no genuine or no impostor pairs; check subject_id and the split")
-    pairs["score"] = metrics.to_similarity(pairs[cfg.metrics.score].to_numpy(), cfg.metrics.score)
     timings["compare"] = time.perf_counter() - t
+    calib = f"{ds.name} (clean photos): {p.impostors} impostor pairs, {p.enrol_value} enrolment vs {p.probe_value} probes"
+    thresholds = metrics.make_thresholds(clean_pairs.loc[~clean_pairs["genuine"], "score"].to_numpy(), m.target_fmrs,
+                                         m.fixed_thresholds, m.score, calib, warns)
+
+    acq, pairs = clean_acq, clean_pairs
+    capture_stats = None
+    if cap is not None:
+        t = time.perf_counter()
+        deg_records, capture_stats = _degraded(frame, records, paths, cfg, models, cap, f"capture {cap.name}")
+        acq = _acq_table(frame, deg_records)
+        pairs = _pairs(acq, deg_records, cfg, slices)
+        timings["capture"] = time.perf_counter() - t
+        if not len(pairs):
+            warns.append("no probe was acquired under this capture: every rate is undefined, FTA is 100%")
 
     t = time.perf_counter()
-    p = cfg.protocol
-    calib = f"{ds.name}: {p.impostors} impostor pairs, {p.enrol_value} enrolment vs {p.probe_value} probes"
-    thresholds = metrics.make_thresholds(pairs.loc[~pairs['genuine'], 'score'].to_numpy(), m.target_fmrs,
-                                         m.fixed_thresholds, m.score, calib, warns)
     analysis = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
                        min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
-                       seed=cfg.seed, impostors=cfg.protocol.impostors)
+                       seed=cfg.seed, impostors=p.impostors)
     warns.extend(analysis.notes)
     timings["metrics"] = time.perf_counter() - t
+
+    sweep = None
+    if cfg.capture.sweep:
+        t = time.perf_counter()
+        sweep = run_sweep(frame, records, paths, cfg, models, cap, thresholds, slices)
+        timings["sweep"] = time.perf_counter() - t
 
     prov = {
         "config": cfg.to_dict(),
@@ -288,7 +371,38 @@ def run(cfg: RunConfig) -> RunResult:
             "n_files": len(manifest),
             "card": ds.card.summary() if ds.card else None,
         },
-        "seeds": {"run": cfg.seed, "bootstrap": cfg.seed},
+        "capture": cap.to_dict() if cap is not None else None,
+        "seeds": {"run": cfg.seed, "bootstrap": cfg.seed, "capture": cap.seed if cap is not None else None},
         "acquisition": acq_stats,
+        "capture_acquisition": capture_stats,
     }
-    return RunResult(cfg, ds, acq, pairs, thresholds, analysis, slices, prov, timings, warns)
+    return RunResult(cfg, ds, acq, pairs, thresholds, analysis, slices, prov, timings, warns, sweep)
+
+
+def run_sweep(frame, records, paths, cfg: RunConfig, models, cap, thresholds, slices) -> pd.DataFrame:
+    """Per-group FTA, FMR and FNMR (exact intervals) at the fixed global thresholds along one capture axis."""
+    from harness.config import parse_sweep
+
+    axis, values = parse_sweep(cfg.capture.sweep)
+    m = cfg.metrics
+    rows = []
+    for v in values:
+        cap_v = cap.with_value(axis, v)
+        deg, _ = _degraded(frame, records, paths, cfg, models, cap_v, f"{axis}={v:g}")
+        acq = _acq_table(frame, deg)
+        pairs = _pairs(acq, deg, cfg, slices)
+        if not len(pairs):
+            pairs = pd.DataFrame({"score": [], "genuine": []}).astype({"genuine": bool})
+            for a in {a for s in slices for a in s}:
+                pairs[f"{m.group_side}_{a}"] = pd.Series(dtype=object)
+        g = metrics.group_frame(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
+                                min_subjects=m.min_subjects, small_subjects=m.small_subjects)
+        probes = acq[acq["role"] == "probe"]
+        g.insert(0, "axis", axis)
+        g.insert(1, "value", v)
+        g["target_interocular_px"] = float(probes["target_interocular_px"].dropna().median()) \
+            if "target_interocular_px" in probes else np.nan
+        g["detected_interocular_px"] = float(probes.loc[probes["ok"], "interocular_px"].median()) \
+            if probes["ok"].any() else np.nan
+        rows.append(g)
+    return pd.concat(rows, ignore_index=True)

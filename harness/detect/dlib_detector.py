@@ -50,6 +50,7 @@ class DlibDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         if self._det is None:
             self.load()
+        image = np.ascontiguousarray(image, dtype=np.uint8)
         if self.kind == "cnn":
             found = [(d.rect, float(d.confidence)) for d in self._det(image, self.upsample)]
         else:

@@ -45,6 +45,7 @@ class DlibResNet:
             self.load()
         if len(face.landmarks) not in (5, 68):
             raise ValueError("dlib-resnet-v1 needs 5- or 68-point dlib landmarks from the detector")
+        image = np.ascontiguousarray(image, dtype=np.uint8)
         return np.asarray(self._net.compute_face_descriptor(image, to_dlib_shape(face), self.jitters), dtype=np.float64)
 
     def provenance(self) -> dict[str, Any]:
