@@ -34,6 +34,11 @@ def _add_run(sub) -> None:
     p.add_argument("--embedder", help="embedder backend (see 'facerisk models list')")
     p.add_argument("--model-path", metavar="FILE", help="model file for the onnx embedder")
     p.add_argument("--score", choices=["euclidean", "cosine"], help="comparison score used for decisions")
+    p.add_argument("--capture", metavar="PRESET", help="degrade probes as a doorbell would: a preset name "
+                                                      "('facerisk capture list') or a preset YAML file")
+    p.add_argument("--sweep", metavar="AXIS=START:STOP:STEP", help="sweep one capture parameter, e.g. "
+                   "distance=0.5:6:0.5, light=5,50,500 or bitrate=128:2048:256 (needs --capture; default preset "
+                   "doorbell-1080p-day)")
     p.add_argument("--name", help="run directory name under the reports folder")
     p.add_argument("--reports-dir", metavar="DIR", help="where run directories are written (default reports/)")
     p.add_argument("--workers", type=int, help="worker processes (0 = one per core)")
@@ -67,6 +72,94 @@ def _add_models(sub) -> None:
     msub.add_parser("list", help="list backends and whether their weights are installed")
 
 
+def _add_ingest(sub) -> None:
+    p = sub.add_parser(
+        "ingest", help="find, track and match faces in doorbell clips against a gallery",
+        description="Decode each clip (mp4/mkv, H.264/H.265), detect faces in every frame, track them into visits, "
+                    "score frame quality, and match each visit against the gallery (the dataset's enrolment photos) "
+                    "under the best-frame, mean-template and any-frame policies. With --labels, report false "
+                    "match rates per frame and per visit, per group.",
+    )
+    p.add_argument("clips", nargs="+", help="video files")
+    p.add_argument("--labels", metavar="CSV", help="who is in each clip: columns clip, subject_id (+ attributes)")
+    p.add_argument("--dataset", help="gallery dataset (default frl-london; enrolment split)")
+    p.add_argument("--data-home", metavar="DIR")
+    p.add_argument("--every", type=int, default=1, help="process every N-th frame (default 1)")
+    p.add_argument("--config", "-c", metavar="FILE")
+    p.add_argument("--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--out", metavar="DIR", help="output folder (default reports/ingest)")
+    p.add_argument("--quiet", "-q", action="store_true")
+
+
+def _ingest(args) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from harness import config
+    from harness.ingest import ingest, write
+
+    overrides = list(args.overrides)
+    if args.dataset:
+        overrides.append(f"dataset.name={_yaml_str(args.dataset)}")
+    if args.data_home:
+        overrides.append(f"dataset.data_home={_yaml_str(args.data_home)}")
+    if args.quiet:
+        overrides.append("progress=false")
+    cfg = config.load(args.config, overrides)
+    if args.every < 1:
+        raise FaceriskError("--every must be at least 1")
+    labels = None
+    if args.labels:
+        if not Path(args.labels).is_file():
+            raise FaceriskError(f"{args.labels}: labels file not found")
+        labels = pd.read_csv(args.labels, dtype={"subject_id": str, "clip": str})
+        missing = [c for c in ("clip", "subject_id") if c not in labels.columns]
+        if missing:
+            raise FaceriskError(f"{args.labels}: missing column(s) {', '.join(missing)}")
+        labels["clip"] = labels["clip"].map(lambda c: Path(c).name)
+    res = ingest(args.clips, cfg, labels, every=args.every)
+    out = Path(args.out or Path(cfg.reports_dir) / "ingest")
+    write(res, out)
+    for _, c in res.clips.iterrows():
+        print(f"  {c['clip']}: {c['frames_decoded']} frames, {c['faces']} faces, {c['visits']} visits ({c['codec']})")
+    if len(res.rates):
+        r = res.rates[res.rates["slice"] == "all"]
+        for _, row in r.iterrows():
+            print(f"  {row['level']:>5} {row['policy']:>5} {row['threshold_id']}: FMR {row['fmr']:.3%} "
+                  f"({row['n_false_match']}/{row['n_impostor']}), FNMR {row['fnmr']:.1%}")
+    print(f"ingest: {out}")
+    return 0
+
+
+def _add_capture(sub) -> None:
+    p = sub.add_parser("capture", help="list and show doorbell capture presets",
+                       description="Capture presets model a doorbell camera: sensor, lens, mounting, light, codec.")
+    csub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    csub.add_parser("list", help="list built-in presets")
+    s = csub.add_parser("show", help="show a preset's parameters and the face size it gives by distance")
+    s.add_argument("name", help="preset name or YAML file")
+
+
+def _capture(args) -> int:
+    from harness.degrade import capture
+    from harness.degrade.geometry import place_face
+
+    if args.action == "list":
+        for name, data in capture.presets().items():
+            print(f"{name:<26} {data.get('description', '')}")
+        return 0
+    cap = capture.load(args.name)
+    import json
+
+    print(json.dumps(cap.to_dict(), indent=2))
+    print("distance (m)  inter-ocular px  face centre (px)")
+    for d in (0.5, 1, 2, 3, 4, 6):
+        pl = place_face(cap.camera, cap.with_value("distance", d).subject)
+        print(f"{d:>12g}  {pl.interocular_px:>15.1f}  ({pl.centre_px[0]:.0f}, {pl.centre_px[1]:.0f})")
+    return 0
+
+
 def _add_metrics(sub) -> None:
     p = sub.add_parser(
         "metrics", help="recompute every metric from a score file, without models",
@@ -96,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_datasets(sub)
     _add_models(sub)
     _add_metrics(sub)
+    _add_capture(sub)
+    _add_ingest(sub)
     return parser
 
 
@@ -107,8 +202,10 @@ def _run(args) -> int:
         "dataset": "dataset.name", "data_home": "dataset.data_home", "detector": "detector.name",
         "upsample": "detector.upsample", "embedder": "embedder.name", "model_path": "embedder.path",
         "score": "metrics.score", "name": "name", "reports_dir": "reports_dir", "workers": "workers",
-        "cache_dir": "cache_dir",
+        "cache_dir": "cache_dir", "capture": "capture.preset", "sweep": "capture.sweep",
     }
+    if args.sweep and not args.capture:
+        args.capture = "doorbell-1080p-day"
     for attr, key in mapping.items():
         value = getattr(args, attr)
         if value is not None:
@@ -271,6 +368,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _models(args)
         if args.command == "metrics":
             return _metrics(args)
+        if args.command == "capture":
+            return _capture(args)
+        if args.command == "ingest":
+            return _ingest(args)
     except FaceriskError as exc:
         print(f"facerisk: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

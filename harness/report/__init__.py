@@ -95,6 +95,8 @@ def build_results(res, files: dict[str, str]) -> dict[str, Any]:
         },
         "bootstrap": {"replicates": res.config.metrics.bootstrap, "seed": res.config.seed,
                       "method": "subject-clustered, stratified by group, percentile intervals"},
+        "capture": res.provenance.get("capture"),
+        "sweep": _records(res.sweep) if res.sweep is not None else None,
         "warnings": res.warnings,
         "provenance": {**res.provenance, "timings_s": timings},
         "attribution": res.dataset.card.attribution if res.dataset.card else None,
@@ -144,8 +146,14 @@ def _html(results: dict[str, Any], res) -> str:
                 f"Watchlist false alarms by {name} at {heat_tid}")) if len(a.gallery_size) and len(attrs) == 1 else None,
         })
     overall = _records(groups[groups["slice"] == "all"])
+    sweep_plots = []
+    if res.sweep is not None and len(res.sweep):
+        tid = res.thresholds[-1].id if res.thresholds else None  # the fixed threshold a deployment would use
+        for attrs in [[]] + [a for a in res.slices if len(a) == 1]:
+            name = " × ".join(attrs) or "all"
+            sweep_plots.append({"name": name, "img": _img(plots.sweep_plot(res.sweep, name, tid))})
     return env.get_template("report.html").render(
-        r=results, brief=brief(results, groups), sections=sections, overall=overall,
+        r=results, brief=brief(results, groups), sections=sections, overall=overall, sweep_plots=sweep_plots,
         provenance_json=json.dumps(results["provenance"], indent=2, default=str),
     )
 
@@ -164,6 +172,9 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
         keep = [c for c in res.pairs.columns if c != "score"]
         res.pairs[keep].to_csv(tmp / files["pairs"], index=False)  # full precision: recomputable
         files.update(write_tables(res.analysis, tmp))
+        if res.sweep is not None:
+            files["sweep"] = "sweep.csv"
+            res.sweep.to_csv(tmp / files["sweep"], index=False)
         res.acquisitions.to_csv(tmp / files["acquisitions"], index=False)
         results = build_results(res, files)
         (tmp / files["results"]).write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")

@@ -192,3 +192,37 @@ def gallery_size_plot(frame: pd.DataFrame, title: str) -> bytes:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(fig)
+
+
+def sweep_plot(frame: pd.DataFrame, slice_name: str, threshold_id: str) -> bytes:
+    """FTA, FNMR and FMR per group along a sweep axis, with exact 95% intervals, plus face size."""
+    sub = frame[(frame["slice"] == slice_name) & (frame["threshold_id"] == threshold_id)]
+    axis = sub["axis"].iloc[0]
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+    for g, part in sub.groupby("group"):
+        part = part.sort_values("value")
+        ls = "--" if (part["status"] == "insufficient").all() else "-"
+        for ax, rate in zip(axes[:3], ("fta", "fnmr", "fmr")):
+            v = part[rate].to_numpy(dtype=float)
+            lo = part[f"{rate}_lo"].to_numpy(dtype=float)
+            hi = part[f"{rate}_hi"].to_numpy(dtype=float)
+            (line,) = ax.plot(part["value"], v, ls, marker="o", ms=3, label=g)
+            if ls == "-":
+                ax.fill_between(part["value"], lo, hi, color=line.get_color(), alpha=0.12)
+    for ax, rate in zip(axes[:3], ("FTA (no face found)", "FNMR (true match missed)", "FMR (false match)")):
+        ax.set_xlabel(axis)
+        ax.set_title(rate, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[1].set_ylim(-0.02, 1.02)
+    axes[0].legend(fontsize=7)
+    sizes = sub.drop_duplicates("value").sort_values("value")
+    axes[3].plot(sizes["value"], sizes["target_interocular_px"], "k-", label="lens model")
+    axes[3].plot(sizes["value"], sizes["detected_interocular_px"], "o", color="tab:orange", label="detected (median)")
+    axes[3].set_xlabel(axis)
+    axes[3].set_title("face size: inter-ocular pixels", fontsize=9)
+    axes[3].grid(alpha=0.3)
+    axes[3].legend(fontsize=7)
+    fig.suptitle(f"{slice_name} at {threshold_id} (bands: 95% Clopper–Pearson)", fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
