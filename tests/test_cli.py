@@ -16,7 +16,7 @@ def cli(*args, env=None):
 
 @pytest.mark.parametrize("args", [[], ["run"], ["datasets"], ["datasets", "list"], ["datasets", "show"],
                                   ["datasets", "fetch"], ["datasets", "validate"], ["models"], ["models", "list"],
-                                  ["metrics"]])
+                                  ["metrics"], ["capture"], ["capture", "list"], ["ingest"]])
 def test_help_everywhere(args, capsys):
     with pytest.raises(SystemExit) as e:
         main([*args, "--help"])
@@ -68,3 +68,17 @@ def test_run_end_to_end_from_the_command_line(data_home, tmp_path, real_run):
     assert r.returncode == 0, r.stderr
     assert "204 images (204 from cache)" in r.stdout
     assert (tmp_path / "cli" / "report.html").is_file()
+
+
+def test_capture_commands_and_absurd_values(capsys, tmp_path):
+    assert main(["capture", "list"]) == 0
+    assert "doorbell-1536p-night-ir" in capsys.readouterr().out
+    assert main(["capture", "show", "doorbell-1536p-night-ir"]) == 0
+    assert "18.3" in capsys.readouterr().out  # 150° equidistant on 1536 px at 2 m
+    r = cli("run", "--capture", "doorbell-1080p-day", "--set", "capture.set={subject.distance: -1}", "-q")
+    assert r.returncode == 2 and "distance" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "p.yaml").write_text("camera: {hfov_deg: 360}\n")
+    r = cli("run", "--capture", str(tmp_path / "p.yaml"), "-q")
+    assert r.returncode == 2 and "hfov_deg" in r.stderr
+    r = cli("run", "--sweep", "distance=5:1:1", "-q")
+    assert r.returncode == 2 and "STOP >= START" in r.stderr

@@ -78,10 +78,9 @@ def frontalness(landmarks: np.ndarray) -> float:
     iod = np.linalg.norm(left - right)
     if iod == 0:
         return 0.0
-    offset = abs(np.cross(left - right, nose - (left + right) / 2)) / iod  # distance from the eye line
     mid = (left + right) / 2
-    lateral = abs(np.dot(nose - mid, (left - right) / iod))
-    return float(max(0.0, 1.0 - lateral / (0.5 * iod))) if offset >= 0 else 0.0
+    lateral = abs(np.dot(nose - mid, (left - right) / iod))  # nose offset along the eye line
+    return float(max(0.0, 1.0 - lateral / (0.5 * iod)))
 
 
 def quality(iod_px: float, sharp: float, frontal: float) -> float:

@@ -1,0 +1,122 @@
+"""Ingest on clips the simulator renders: a person walking towards the camera, day and night."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from harness import config
+from harness.cli import main
+from harness.data.video import VideoError, frames, probe
+from harness.degrade import capture
+from harness.degrade.clips import render_walk
+from harness.detect.dlib_detector import DlibDetector
+from harness.ingest import ingest
+
+
+def test_video_errors_name_the_problem(tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(VideoError, match="zero-length"):
+        probe(tmp_path / "empty.mp4")
+    (tmp_path / "junk.mkv").write_bytes(b"\x1a\x45\xdf\xa3" + b"nonsense" * 100)
+    with pytest.raises(VideoError, match="junk.mkv"):
+        list(frames(tmp_path / "junk.mkv"))
+    with pytest.raises(VideoError, match="not found"):
+        probe(tmp_path / "missing.mp4")
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path):
+    import av
+
+    path = tmp_path / "audio.mp4"
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("aac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 8000
+        for pkt in st.encode(frame):
+            out.mux(pkt)
+        for pkt in st.encode():
+            out.mux(pkt)
+    with pytest.raises(VideoError, match="no video stream"):
+        probe(path)
+
+
+def test_truncated_clip_keeps_the_frames_before_the_damage(tmp_path):
+    rng = np.random.default_rng(0)
+    img = (rng.random((320, 320, 3)) * 255).astype(np.uint8)
+    cap = capture.load("doorbell-640x480-stream")
+    path = tmp_path / "walk.mkv"
+    render_walk(img, None, cap, tmp_path / "walk.mp4", distances=np.linspace(3, 1, 20))
+    import av  # remux into Matroska, whose data can be cut mid-stream
+
+    with av.open(str(tmp_path / "walk.mp4")) as src, av.open(str(path), "w", format="matroska") as dst:
+        ost = dst.add_stream_from_template(src.streams.video[0])
+        for pkt in src.demux(src.streams.video[0]):
+            if pkt.dts is None:
+                continue
+            pkt.stream = ost
+            dst.mux(pkt)
+    data = path.read_bytes()
+    (tmp_path / "cut.mkv").write_bytes(data[: len(data) // 2])
+    got = []
+    try:
+        for i, t, f in frames(tmp_path / "cut.mkv"):
+            got.append(i)
+    except VideoError as exc:
+        assert "cut.mkv" in str(exc)
+    assert 0 < len(got) < 20
+
+
+@pytest.fixture(scope="module")
+def clips(frl, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clips")
+    det = DlibDetector()
+    rows = []
+    for sid in ("001", "004"):
+        img = np.asarray(Image.open(frl / f"images/{sid}_smiling.jpg").convert("RGB"))
+        lm = det.detect(img)[0].landmarks
+        for preset in ("doorbell-640x480-stream", "doorbell-1536p-night-ir"):
+            cap = capture.load(preset)
+            if preset.endswith("night-ir"):  # smaller frames keep the test quick; same lens and sensor model
+                cap = cap.with_value("camera.width", 768).with_value("camera.height", 768)
+            name = f"{sid}_{preset}.mp4"
+            render_walk(img, lm, cap, out / name, distances=np.linspace(1.6, 0.8, 8))
+            rows.append({"clip": name, "subject_id": sid})
+    blank = np.full((320, 320, 3), 120, np.uint8)
+    render_walk(blank, None, capture.load("doorbell-640x480-stream"), out / "nobody.mp4", distances=[2.0] * 4)
+    rows.append({"clip": "nobody.mp4", "subject_id": "999"})
+    return out, pd.DataFrame(rows)
+
+
+@pytest.mark.realdata
+def test_ingest_finds_visits_and_reports_frame_and_visit_rates(clips, data_home, tmp_path):
+    folder, labels = clips
+    cfg = config.load(overrides=[f"dataset.data_home={data_home}", f"cache_dir={tmp_path / 'cache'}", "progress=false"])
+    res = ingest(sorted(folder.glob("*.mp4")), cfg, labels)
+    c = res.clips.set_index("clip")
+    assert c.loc["nobody.mp4", "faces"] == 0 and c.loc["nobody.mp4", "visits"] == 0
+    assert c.loc["001_doorbell-640x480-stream.mp4", "visits"] == 1
+    v = res.visits.set_index("clip")
+    assert v.loc["001_doorbell-640x480-stream.mp4", "visitor"] == "001"
+    r = res.rates[(res.rates.slice == "all")].set_index(["level", "policy"])
+    assert set(r.index) == {("frame", "frame"), ("visit", "best"), ("visit", "mean"), ("visit", "any")}
+    # any-frame takes the max score over frames, so it can only add false matches to best-frame
+    assert r.loc[("visit", "any"), "n_false_match"] >= r.loc[("visit", "best"), "n_false_match"]
+    assert r.loc[("visit", "any"), "n_impostor"] == r.loc[("visit", "best"), "n_impostor"]
+    genuine = res.comparisons[res.comparisons.genuine & (res.comparisons.level == "visit")]
+    assert len(genuine) == 3 * len(res.visits)  # one mated gallery photo per visit, per policy
+    assert set(res.rates.slice) >= {"all", "gender", "ethnicity"}
+
+
+@pytest.mark.realdata
+def test_ingest_cli(clips, data_home, tmp_path):
+    folder, labels = clips
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    rc = main(["ingest", str(folder / "001_doorbell-640x480-stream.mp4"), "--labels", str(tmp_path / "labels.csv"),
+               "--data-home", str(data_home), "--out", str(tmp_path / "out"), "-q",
+               "--set", f"cache_dir={tmp_path / 'cache'}"])
+    assert rc == 0
+    for f in ("clips.csv", "frames.csv", "visits.csv", "comparisons.csv", "rates.csv", "ingest.json"):
+        assert (tmp_path / "out" / f).is_file()
+    assert main(["ingest", str(tmp_path / "none.mp4"), "--data-home", str(data_home), "-q",
+                 "--set", f"cache_dir={tmp_path / 'cache'}"]) == 2
