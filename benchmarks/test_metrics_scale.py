@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from harness.metrics.bootstrap import SubjectCounts, bootstrap
 from harness.metrics.scale import all_vs_all, normalise

@@ -115,3 +115,10 @@ def test_provenance_is_complete(real_run):
     assert prov["config"]["metrics"]["target_fmrs"] == [0.01, 0.001]
     assert prov["packages"]["dlib-bin"] and prov["machine"]["cores_usable"] >= 1
     assert set(prov["timings_s"]) >= {"data", "acquire", "compare", "metrics", "per_image_detect_mean"}
+
+
+def test_cnn_detector_finds_the_face(frl):
+    det = DlibDetector("cnn", upsample=0, landmarks="5")
+    faces = det.detect(load_rgb(frl / "images/001_neutral.jpg"))
+    assert len(faces) == 1 and faces[0].interocular_px > 30
+    assert det.provenance()["weights"]["mmod_human_face_detector.dat"]

@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from harness.degrade.geometry import Camera, FacePlacement, Subject, place_face
-from harness.degrade.sensor import (Sensor, expose, gaussian_blur, h264_roundtrip, jpeg, linear_to_srgb,
+from harness.degrade.sensor import (Sensor, expose, h264_roundtrip, jpeg, linear_to_srgb,
                                     motion_blur, srgb_to_linear)
 from harness.errors import ConfigError
 
@@ -181,10 +181,8 @@ def _face_patch(image: np.ndarray, landmarks, cap: Capture, placement: FacePlace
     # Anti-alias before decimation: integrate over the new, larger pixels (plus the lens's own blur).
     sigma_x = 0.5 * math.sqrt(max(0.0, 1 / sx**2 - 1)) + cap.optics_blur_px / sx
     sigma_y = 0.5 * math.sqrt(max(0.0, 1 / sy**2 - 1)) + cap.optics_blur_px / sy
-    import cv2 as _cv2
-
-    lin = _cv2.GaussianBlur(lin, (0, 0), sigmaX=max(sigma_x, 0.01), sigmaY=max(sigma_y, 0.01),
-                            borderType=_cv2.BORDER_REPLICATE)
+    lin = cv2.GaussianBlur(lin, (0, 0), sigmaX=max(sigma_x, 0.01), sigmaY=max(sigma_y, 0.01),
+                           borderType=cv2.BORDER_REPLICATE)
     out_w, out_h = max(MIN_SIDE, int(round(w * sx))), max(MIN_SIDE, int(round(h * sy)))
     # Map the clean eye midpoint to the same relative spot of the output.
     tx = out_w / 2 - sx * w / 2

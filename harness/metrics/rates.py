@@ -172,3 +172,24 @@ def make_thresholds(impostor: np.ndarray, target_fmrs, fixed, score: str, calibr
         out.append(Threshold(id=f"{score}={f:g}", kind="fixed", value=value, native=float(f), score=score,
                              n_impostor=int(len(imp)), achieved_fmr=fmr(imp, value), source=src))
     return out
+
+
+def fnmr_at_fmr(genuine: np.ndarray, impostor: np.ndarray, targets) -> list[dict]:
+    """FNMR at thresholds calibrated on ``impostor`` to each target FMR (NIST's headline accuracy figure)."""
+    out = []
+    for target in targets:
+        value, achieved, flags = threshold_at_fmr(impostor, target)
+        out.append({"target_fmr": target, "threshold": value, "fmr": achieved, "fnmr": fnmr(genuine, value),
+                    "flags": flags})
+    return out
+
+
+def tar_at_far(genuine: np.ndarray, impostor: np.ndarray, targets) -> list[dict]:
+    """True accept rate (1 − FNMR) at each target false accept rate, without FTA (i.e. at FMR)."""
+    return [{**r, "tar": 1 - r["fnmr"]} for r in fnmr_at_fmr(genuine, impostor, targets)]
+
+
+def roc_curve(genuine: np.ndarray, impostor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds, FMR, TAR) at every distinct score, thresholds ascending."""
+    t, fm, fnm = det_curve(genuine, impostor)
+    return t, fm, 1 - fnm

@@ -1,7 +1,6 @@
 """On real faces: the detected face size follows the lens model; FTA and FNMR rise with distance."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from harness.metrics import Threshold, group_frame
 from harness.metrics.bootstrap import SubjectCounts, bootstrap, resample

@@ -62,3 +62,20 @@ def test_gini_equals_brute_force_mean_difference_form(rates):
     n = len(a)
     brute = sum(abs(x - y) for x in a for y in a) / (2 * n * n * a.mean()) * n / (n - 1)
     assert d.gini(a) == pytest.approx(brute)
+
+
+def test_golden_file():
+    """Summaries for fixed inputs, stored once (tests/metrics/golden/summaries.json) and checked by hand:
+    e.g. three_groups: max/min = 0.008/0.001 = 8; GARBE uses Gini with n/(n−1)."""
+    import json
+    from pathlib import Path
+
+    golden = json.loads((Path(__file__).parent / "golden" / "summaries.json").read_text())
+    assert golden["three_groups"]["summaries"]["fmr_max_min_ratio"] == pytest.approx(8.0)
+    for name, case in golden.items():
+        got = d.summaries(case["input"]["fmr"], case["input"]["fnmr"])
+        for k, v in case["summaries"].items():
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                assert math.isnan(got[k]), (name, k)
+            else:
+                assert got[k] == pytest.approx(v, rel=1e-12), (name, k)

@@ -85,3 +85,14 @@ def test_similarity_convention_round_trips():
 def test_eer_of_separable_and_identical_sets():
     assert eer(np.array([2.0, 3.0]), np.array([0.0, 1.0])) == 0.0
     assert eer(np.array([1.0, 1.0]), np.array([1.0, 1.0])) == pytest.approx(0.5)
+
+
+@given(scores, scores)
+def test_tar_and_fnmr_at_fmr(gen, imp):
+    from harness.metrics import fnmr_at_fmr, roc_curve, tar_at_far
+
+    for r, t in zip(fnmr_at_fmr(gen, imp, [0.1, 0.5]), tar_at_far(gen, imp, [0.1, 0.5])):
+        assert r["fmr"] <= r["target_fmr"] + 1e-12
+        assert r["fnmr"] == fnmr(gen, r["threshold"]) and t["tar"] == pytest.approx(1 - r["fnmr"])
+    th, fm, tar = roc_curve(gen, imp)
+    assert (np.diff(fm) <= 0).all() and (np.diff(tar) <= 0).all()
