@@ -116,41 +116,51 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(buf).convert("RGB"))
 
 
-def h264_roundtrip(frames: list[np.ndarray], bitrate_bps: int, gop: int, fps: int = 15,
-                   preset: str = "veryfast") -> tuple[list[np.ndarray], dict]:
-    """Encode RGB frames with libx264 at a target bitrate and GOP, decode them back.
+def encode_h264(frames, dest, width: int, height: int, bitrate_bps: float, gop: int, fps: int = 15,
+                preset: str = "veryfast") -> tuple[int, int]:
+    """Encode RGB frames (any iterable) to an mp4 at ``dest`` (path or file object) with libx264.
 
-    Single-threaded, fixed parameters: the output is deterministic for the same input.
-    Returns decoded frames and stats (bytes, achieved bitrate).
+    Constant bitrate (VBV + HRD filler) with a fixed GOP, no B-frames, one thread: deterministic.
+    Frames are cropped to even width/height (yuv420p). Returns (payload bytes, frames).
     """
     import av
 
-    h, w = frames[0].shape[:2]
-    h2, w2 = h - h % 2, w - w % 2
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as out:
+    w2, h2 = width - width % 2, height - height % 2
+    kbps = max(1, int(bitrate_bps / 1000))
+    total = n = 0
+    with av.open(dest, "w", format="mp4") as out:
         st = out.add_stream("libx264", rate=fps)
         st.width, st.height, st.pix_fmt = w2, h2, "yuv420p"
         st.bit_rate = int(bitrate_bps)
         st.codec_context.gop_size = int(gop)
-        kbps = max(1, int(bitrate_bps / 1000))
         st.options = {"preset": preset, "threads": "1", "x264-params":
                       f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:vbv-maxrate={kbps}:"
                       f"vbv-bufsize={kbps}:nal-hrd=cbr:force-cfr=1"}
-        total = 0
         for f in frames:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f[:h2, :w2]), format="rgb24")
+            n += 1
             for pkt in st.encode(vf):
                 total += pkt.size
                 out.mux(pkt)
         for pkt in st.encode():
             total += pkt.size
             out.mux(pkt)
+    return total, n
+
+
+def h264_roundtrip(frames: list[np.ndarray], bitrate_bps: int, gop: int, fps: int = 15,
+                   preset: str = "veryfast") -> tuple[list[np.ndarray], dict]:
+    """Encode RGB frames with libx264 at a target bitrate and GOP, decode them back.
+
+    Deterministic for the same input. Returns decoded frames and stats (bytes, achieved bitrate).
+    """
+    import av
+
+    h, w = frames[0].shape[:2]
+    buf = io.BytesIO()
+    total, n = encode_h264(frames, buf, w, h, bitrate_bps, gop, fps, preset)
     data = buf.getvalue()
-    decoded = []
     with av.open(io.BytesIO(data), "r") as inp:
-        for frame in inp.decode(video=0):
-            decoded.append(frame.to_ndarray(format="rgb24"))
-    seconds = len(frames) / fps
-    return decoded, {"bytes": total, "achieved_bps": total * 8 / seconds, "target_bps": bitrate_bps,
-                     "frames": len(frames), "width": w2, "height": h2, "container_bytes": len(data)}
+        decoded = [frame.to_ndarray(format="rgb24") for frame in inp.decode(video=0)]
+    return decoded, {"bytes": total, "achieved_bps": total * 8 / (n / fps), "target_bps": bitrate_bps,
+                     "frames": n, "width": w - w % 2, "height": h - h % 2, "container_bytes": len(data)}

@@ -35,7 +35,6 @@ def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, s
     labels = _groups(pairs, attrs, side)
     gen_all = pairs["genuine"].to_numpy()
     s = pairs["score"].to_numpy()
-    ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
     for g in sorted(set(labels)):
         sel = labels == g
         gen, imp = s[sel & gen_all], s[sel & ~gen_all]
@@ -47,14 +46,21 @@ def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, s
         fnm = np.clip(fnm, 0.5 / len(gen), 1 - 0.5 / len(gen))
         style = "--" if statuses.get(g) == "insufficient" else "-"
         ax.plot(norm.ppf(fm), norm.ppf(fnm), style, label=f"{g} ({statuses.get(g, '')})", lw=1.5)
+    return _finish_det(fig, ax, thresholds, 5e-5, 5e-4, title)
+
+
+def _finish_det(fig, ax, thresholds, fmr_floor: float, fnmr_floor: float, title: str) -> bytes:
+    """Probit axes, threshold markers and labels shared by the DET plots."""
+    ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
     for t in thresholds:
         if t.achieved_fmr and t.achieved_fmr > 0:
-            ax.axvline(norm.ppf(t.achieved_fmr), color="grey", lw=0.8, ls=":")
-            ax.text(norm.ppf(t.achieved_fmr), norm.ppf(0.45), t.id, rotation=90, fontsize=7, color="grey")
+            x = norm.ppf(max(t.achieved_fmr, fmr_floor))
+            ax.axvline(x, color="grey", lw=0.8, ls=":")
+            ax.text(x, norm.ppf(0.4), t.id, rotation=90, fontsize=7, color="grey")
     ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
-    ax.set_xlim(norm.ppf(5e-5), norm.ppf(0.6))
-    ax.set_ylim(norm.ppf(5e-4), norm.ppf(0.6))
+    ax.set_xlim(norm.ppf(fmr_floor), norm.ppf(0.6))
+    ax.set_ylim(norm.ppf(fnmr_floor) - 0.05, norm.ppf(0.6))
     ax.set_xlabel("False match rate (FMR)")
     ax.set_ylabel("False non-match rate (FNMR)")
     ax.set_title(title, fontsize=10)
@@ -120,7 +126,6 @@ def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str
     """DET per group with subject-bootstrap bands. ``curves[g]`` = (fmr, fnmr, fmr_lo, fmr_hi, fnmr_lo, fnmr_hi)
     over a threshold grid; rates are clipped to (1e-5, 0.6) for the probit axes."""
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
     lo_clip, hi_clip = 5e-5, 0.6
     fnmr_floor = 5e-4  # FNMR of 0 is drawn on this floor (bottom edge) rather than vanishing
 
@@ -135,20 +140,7 @@ def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str
         ok = np.isfinite(xs) & np.isfinite(ys)
         if statuses.get(g) != "insufficient":
             ax.fill(xs[ok], ys[ok], color=line.get_color(), alpha=0.15, lw=0)
-    for t in thresholds:
-        if t.achieved_fmr and t.achieved_fmr > 0:
-            ax.axvline(z(t.achieved_fmr), color="grey", lw=0.8, ls=":")
-            ax.text(z(t.achieved_fmr), z(0.4), t.id, rotation=90, fontsize=7, color="grey")
-    ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
-    ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
-    ax.set_xlim(norm.ppf(lo_clip), norm.ppf(hi_clip))
-    ax.set_ylim(norm.ppf(fnmr_floor) - 0.05, norm.ppf(hi_clip))
-    ax.set_xlabel("False match rate (FMR)")
-    ax.set_ylabel("False non-match rate (FNMR)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
-    return _png(fig)
+    return _finish_det(fig, ax, thresholds, lo_clip, fnmr_floor, title)
 
 
 def heatmap(long: pd.DataFrame, title: str) -> bytes:
