@@ -25,6 +25,26 @@ def test_video_errors_name_the_problem(tmp_path):
         probe(tmp_path / "missing.mp4")
 
 
+def test_unknown_codec_is_named(tmp_path):
+    import av
+
+    from harness.degrade.sensor import encode_h264
+
+    imgs = [(np.random.default_rng(i).random((64, 64, 3)) * 255).astype(np.uint8) for i in range(5)]
+    encode_h264(imgs, str(tmp_path / "a.mp4"), 64, 64, 100_000, 5)
+    with av.open(str(tmp_path / "a.mp4")) as src, av.open(str(tmp_path / "a.mkv"), "w", format="matroska") as dst:
+        ost = dst.add_stream_from_template(src.streams.video[0])
+        for pkt in src.demux(src.streams.video[0]):
+            if pkt.dts is not None:
+                pkt.stream = ost
+                dst.mux(pkt)
+    data = (tmp_path / "a.mkv").read_bytes()
+    assert data.count(b"V_MPEG4/ISO/AVC") == 1
+    (tmp_path / "unknown.mkv").write_bytes(data.replace(b"V_MPEG4/ISO/AVC", b"V_FACERISK/NONE"))  # same length
+    with pytest.raises(VideoError, match="unknown or unsupported video codec"):
+        list(frames(tmp_path / "unknown.mkv"))
+
+
 def test_audio_only_file_has_no_video_stream(tmp_path):
     import av
 

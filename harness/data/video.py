@@ -28,6 +28,9 @@ def probe(path: str | Path) -> dict:
             if not c.streams.video:
                 raise VideoError(f"{p}: no video stream in the container")
             st = c.streams.video[0]
+            if st.codec_context is None:
+                raise VideoError(f"{p}: unknown or unsupported video codec; re-encode it as H.264 "
+                                 "(e.g. ffmpeg -i IN -c:v libx264 OUT.mp4)")
             codec = st.codec_context.name
             return {"codec": codec, "width": st.codec_context.width, "height": st.codec_context.height,
                     "fps": float(st.average_rate) if st.average_rate else None, "frames": st.frames or None}
