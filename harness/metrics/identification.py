@@ -76,13 +76,20 @@ def fpir_by_gallery_size(impostor_scores: np.ndarray, threshold: float, sizes: S
 
     ``empirical``: galleries of each size drawn without replacement from the probe's non-mates
     (only for sizes it has). ``extrapolated``: mean over probes of 1 − (1 − p_j)^N, where p_j is probe
-    j's own false match rate — assumes gallery entries fail independently, but keeps the fact that
-    some people are matched falsely far more often than others.
+    j's own observed false match rate — assumes gallery entries fail independently, but keeps the fact
+    that some people are matched falsely far more often than others. A person never falsely matched
+    among the non-mates available has p_j = 0, so this curve plateaus: it is a lower estimate.
+    ``extrapolated_upper`` uses each p_j's one-sided 95% Clopper–Pearson upper bound instead: beyond
+    the measured gallery size the truth is bracketed by the two, not pinned down.
     """
+    from scipy import stats
+
     rng = rng or np.random.default_rng(0)
     X = np.asarray(impostor_scores, dtype=np.float64)
     hits = X >= threshold
     p = hits.mean(axis=1)
+    k, n_nm = hits.sum(axis=1), X.shape[1]
+    p_hi = np.where(k < n_nm, stats.beta.ppf(0.95, k + 1, np.maximum(n_nm - k, 1)), 1.0)
     rows = []
     for n in sizes:
         emp = np.nan
@@ -93,7 +100,8 @@ def fpir_by_gallery_size(impostor_scores: np.ndarray, threshold: float, sizes: S
                 trials.append(hits[:, cols].any(axis=1).mean())
             emp = float(np.mean(trials))
         rows.append({"gallery_size": int(n), "fpir_empirical": emp,
-                     "fpir_extrapolated": float(np.mean(1 - (1 - p) ** n))})
+                     "fpir_extrapolated": float(np.mean(1 - (1 - p) ** n)),
+                     "fpir_extrapolated_upper": float(np.mean(1 - (1 - p_hi) ** n))})
     return pd.DataFrame(rows)
 
 

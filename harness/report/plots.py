@@ -174,13 +174,16 @@ def gallery_size_plot(frame: pd.DataFrame, title: str) -> bytes:
     fig, ax = plt.subplots(figsize=(6.0, 3.8))
     for g, sub in frame.groupby("group"):
         (line,) = ax.plot(sub["gallery_size"], sub["fpir_extrapolated"], "-", lw=1.2, label=f"{g}")
+        ax.fill_between(sub["gallery_size"], sub["fpir_extrapolated"], sub["fpir_extrapolated_upper"],
+                        color=line.get_color(), alpha=0.12)
         emp = sub.dropna(subset=["fpir_empirical"])
         ax.plot(emp["gallery_size"], emp["fpir_empirical"], "o", ms=4, color=line.get_color())
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("watchlist (gallery) size")
     ax.set_ylabel("chance an innocent passer-by is flagged (FPIR)")
-    ax.set_title(title + "\n(points: measured; lines: extrapolated assuming independent gallery entries)", fontsize=8)
+    ax.set_title(title + "\n(points: measured; line and band: extrapolated from each person's observed FMR up to "
+                 "its 95% upper bound)", fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return _png(fig)

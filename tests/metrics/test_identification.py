@@ -56,6 +56,8 @@ def test_gallery_size_empirical_and_extrapolated():
     # Independent normal scores: extrapolation and measurement agree at size 10.
     assert abs(out.loc[10, "fpir_empirical"] - out.loc[10, "fpir_extrapolated"]) < 0.05
     assert out.fpir_extrapolated.is_monotonic_increasing
+    assert (out.fpir_extrapolated_upper >= out.fpir_extrapolated).all()
+    assert out.loc[1000, "fpir_extrapolated_upper"] > 0.9  # no one is provably never matched
 
 
 def test_by_group_splits_searches():
