@@ -122,3 +122,18 @@ def test_cnn_detector_finds_the_face(frl):
     faces = det.detect(load_rgb(frl / "images/001_neutral.jpg"))
     assert len(faces) == 1 and faces[0].interocular_px > 30
     assert det.provenance()["weights"]["mmod_human_face_detector.dat"]
+
+
+def test_matched_impostors_end_to_end(real_run):
+    """Demographically matched impostors: every impostor pair agrees on the chosen attributes."""
+    res, out, cfg0 = real_run
+    cfg = config.load(overrides=[f"dataset.data_home={cfg0.dataset.data_home}", f"cache_dir={cfg0.cache_dir}",
+                                 "progress=false", "protocol.impostors=matched",
+                                 "protocol.match_on=[gender, age_band]", "metrics.intersections=[]"])
+    r = pipeline.run(cfg)
+    imp = r.pairs[~r.pairs.genuine]
+    assert len(imp) and (imp.enrol_gender == imp.probe_gender).all()
+    assert (imp.enrol_age_band == imp.probe_age_band).all()
+    assert r.pairs.genuine.sum() == 102 and len(imp) < 102 * 101
+    assert any("bootstrap skipped" in w for w in r.warnings)
+    assert "matched" in r.thresholds[0].calibration_set
