@@ -183,8 +183,12 @@ def _identification(pairs, thresholds, slices, impostors, notes, seed):
             curve = identification.cmc(S[m], probe_ids[m], gallery_ids, max_rank=min(20, S.shape[1]))
             cm.append(pd.DataFrame({"slice": name, "group": g, "rank": np.arange(1, len(curve) + 1), "rate": curve}))
             nonmate = np.where(mates[m], np.nan, S[m])
-            # Each probe's non-mates, as a dense row (every probe has the same number here).
-            X = np.array([row[~np.isnan(row)] for row in nonmate])
+            rows_nm = [row[~np.isnan(row)] for row in nonmate]
+            if len({len(r) for r in rows_nm}) != 1:
+                # Subjects with different numbers of enrolment images: keep the same gallery size for all.
+                k = min(len(r) for r in rows_nm)
+                rows_nm = [r[:k] for r in rows_nm]
+            X = np.array(rows_nm)
             for t in thresholds:
                 gs.append(identification.fpir_by_gallery_size(X, t.value, GALLERY_SIZES, rng, draws=50)
                           .assign(slice=name, group=g, threshold_id=t.id))
