@@ -360,18 +360,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facerisk: %(message)s")
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "datasets":
-            return _datasets(args)
-        if args.command == "models":
-            return _models(args)
-        if args.command == "metrics":
-            return _metrics(args)
-        if args.command == "capture":
-            return _capture(args)
-        if args.command == "ingest":
-            return _ingest(args)
+        commands = {"run": _run, "datasets": _datasets, "models": _models, "metrics": _metrics,
+                    "capture": _capture, "ingest": _ingest}
+        if args.command in commands:
+            return commands[args.command](args)
     except FaceriskError as exc:
         print(f"facerisk: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

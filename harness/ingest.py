@@ -54,11 +54,10 @@ def _scan(clip: Path, det, emb, every: int) -> tuple[list[dict], dict]:
                          "quality": quality(d.interocular_px, sharp, front), "template": emb.embed(img, d),
                          "frame_pos": len(boxes_by_frame) - 1})
     visits = track(boxes_by_frame)
+    by_key = {(r["frame_pos"], r["det"]): r for r in rows}
     for v in visits:
         for f, d, _ in v.items:
-            for r in rows:
-                if r["frame_pos"] == f and r["det"] == d:
-                    r["visit"] = f"{clip.name}#{v.id}"
+            by_key[(f, d)]["visit"] = f"{clip.name}#{v.id}"
     info.update(clip=clip.name, frames_decoded=len(boxes_by_frame), faces=len(rows), visits=len(visits))
     return rows, info
 

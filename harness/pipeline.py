@@ -122,18 +122,21 @@ def resolve_workers(requested: int, n_tasks: int) -> int:
 
 
 def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], capture=None,
-                landmarks: Optional[list] = None, desc: str = "detect+embed") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                landmarks: Optional[list] = None, desc: str = "detect+embed",
+                shas: Optional[list[str]] = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Acquisition records for ``paths`` (cache first, then the model in worker processes).
 
     With ``capture``, each image is first degraded (``landmarks[i]``: the clean photo's landmarks);
     every capture parameter, including its seed, is part of the cache key.
+    ``shas``: the images' sha256 when already known (the dataset manifest), so files are not hashed twice.
     Returns the records in input order and a stats dict (cache hits, workers, seconds).
     """
     cache = AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache)
     extra = {"capture": capture.to_dict()} if capture is not None else {}
     digest = params_digest({"models": models, "max_pixels": cfg.dataset.max_pixels, **extra})
     t0 = time.perf_counter()
-    shas = [sha256_file(p) if p.is_file() else "missing:" + str(p) for p in paths]
+    if shas is None:
+        shas = [sha256_file(p) if p.is_file() else "missing:" + str(p) for p in paths]
     t_hash = time.perf_counter() - t0
     records: list[Optional[dict[str, Any]]] = [None] * len(paths)
     todo = []
@@ -284,7 +287,8 @@ def _degraded(frame, records, paths, cfg, models, cap, desc):
     """Probe records re-acquired through the capture model; enrolment records kept clean."""
     probe_idx = [i for i, r in enumerate(frame["role"]) if r == "probe"]
     lms = [records[i]["landmarks"] if len(records[i]["landmarks"]) else None for i in probe_idx]
-    deg, stats = acquire_all([paths[i] for i in probe_idx], cfg, models, capture=cap, landmarks=lms, desc=desc)
+    deg, stats = acquire_all([paths[i] for i in probe_idx], cfg, models, capture=cap, landmarks=lms, desc=desc,
+                             shas=[records[i]["sha256"] for i in probe_idx])
     out = list(records)
     for i, r in zip(probe_idx, deg):
         out[i] = r
@@ -310,7 +314,8 @@ def run(cfg: RunConfig) -> RunResult:
     t = time.perf_counter()
     models = backend_provenance(cfg)
     paths = [ds.path_of(img) for img in frame["image"]]
-    records, acq_stats = acquire_all(paths, cfg, models)
+    digests = dict(manifest)
+    records, acq_stats = acquire_all(paths, cfg, models, shas=[digests[img] for img in frame["image"]])
     timings["acquire"] = time.perf_counter() - t
 
     bad = [(img, r["reason"]) for img, r in zip(frame["image"], records) if r["status"] == "unreadable"]
