@@ -65,13 +65,6 @@ def _add_datasets(sub) -> None:
     v.add_argument("--decode", action="store_true", help="also decode every image (slower)")
 
 
-def _add_models(sub) -> None:
-    p = sub.add_parser("models", help="list detector and embedder backends",
-                       description="Backends usable with --detector and --embedder.")
-    msub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    msub.add_parser("list", help="list backends and whether their weights are installed")
-
-
 def _add_ingest(sub) -> None:
     p = sub.add_parser(
         "ingest", help="find, track and match faces in doorbell clips against a gallery",
@@ -178,6 +171,19 @@ def _add_metrics(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default reports/metrics-<file stem>)")
 
 
+#: Subcommands that live in their own modules, imported lazily: name -> module exposing
+#: ``add_parser(subparsers)`` and ``main(args) -> int``. New commands go here, not into this file.
+PLUGINS: dict[str, str] = {
+    "models": "harness.models_cli",
+}
+
+
+def _plugin(name: str):
+    import importlib
+
+    return importlib.import_module(PLUGINS[name])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="facerisk",
@@ -187,10 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run(sub)
     _add_datasets(sub)
-    _add_models(sub)
     _add_metrics(sub)
     _add_capture(sub)
     _add_ingest(sub)
+    for name in PLUGINS:
+        _plugin(name).add_parser(sub)
     return parser
 
 
@@ -279,27 +286,6 @@ def _datasets(args) -> int:
     return 0
 
 
-def _models(args) -> int:
-    from harness import detect, embed
-    from harness.modelfiles import dlib_model_dir
-
-    try:
-        weights = dlib_model_dir()
-        have = weights.is_dir()
-    except FaceriskError:
-        have = False
-    for kind, backends in (("detector", detect.BACKENDS), ("embedder", embed.BACKENDS)):
-        for name, desc in backends.items():
-            status = "ready" if (not name.startswith("dlib") or have) else "weights missing"
-            if name == "onnx":
-                import importlib.util
-
-                status = "ready (needs embedder.path)" if importlib.util.find_spec("onnxruntime") else \
-                    "needs onnxruntime"
-            print(f"{kind:<9} {name:<15} {status:<28} {desc}")
-    return 0
-
-
 def _metrics(args) -> int:
     import json
     from pathlib import Path
@@ -360,8 +346,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facerisk: %(message)s")
     try:
-        commands = {"run": _run, "datasets": _datasets, "models": _models, "metrics": _metrics,
+        commands = {"run": _run, "datasets": _datasets, "metrics": _metrics,
                     "capture": _capture, "ingest": _ingest}
+        if args.command in PLUGINS:
+            return _plugin(args.command).main(args)
         if args.command in commands:
             return commands[args.command](args)
     except FaceriskError as exc:
