@@ -341,10 +341,24 @@ def _metrics(args) -> int:
     return 0
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: unwind like Ctrl-C so temporary files are removed and the pool is shut down."""
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise Terminated()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
+    import signal
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facerisk: %(message)s")
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        pass
     try:
         commands = {"run": _run, "datasets": _datasets, "metrics": _metrics,
                     "capture": _capture, "ingest": _ingest}
@@ -358,5 +372,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         print("facerisk: interrupted; completed work is cached and the next run resumes", file=sys.stderr)
         return 130
+    except Terminated:
+        print("facerisk: terminated (SIGTERM); completed work is cached and the next run resumes; no partial "
+              "report was written", file=sys.stderr)
+        return 143
+    except OSError as exc:
+        # The environment, not a bug: a full disk, a folder made read-only mid-run, a vanished file.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"facerisk: error: {where}{exc.strerror or exc} (free space or fix permissions, or choose other "
+              "folders with --reports-dir / --cache-dir, then rerun: finished work is cached)", file=sys.stderr)
+        return EXIT_USER_ERROR
     parser.error(f"unknown command {args.command}")
     return EXIT_USER_ERROR

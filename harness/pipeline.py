@@ -38,6 +38,34 @@ def _make_backends(cfg: RunConfig):
     return det, emb
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when its parent dies (kill -9 included), so no worker is orphaned."""
+    import ctypes
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent already died between fork and prctl
+        os._exit(1)
+
+
+def _pool_initializer(cfg: RunConfig, capture=None) -> None:
+    import signal
+
+    _die_with_parent()
+    # The parent decides what Ctrl-C / SIGTERM mean; workers are shut down by it (or die with it).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _init_worker(cfg, capture)
+
+
 def _init_worker(cfg: RunConfig, capture=None) -> None:
     # Loaded models are kept per process and reused while the model settings are unchanged, so
     # repeated acquisitions in one process (sweeps, benchmarks) pay the load once.
@@ -161,7 +189,7 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
             results = map(_worker_acquire, tasks)
             pool = None
         else:
-            pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(cfg, capture))
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_pool_initializer, initargs=(cfg, capture))
             results = pool.map(_worker_acquire, tasks, chunksize=max(1, min(8, len(todo) // (workers * 4))))
         try:
             for i, rec in zip(todo, results):
@@ -180,6 +208,7 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
     stats = {
         "n_images": len(paths), "cache_hits": len(paths) - len(todo), "computed": len(todo),
         "workers": workers if todo else 0, "cache_dir": str(cache.root), "params_digest": digest,
+        "cache_discarded": cache.discarded, "cache_write_error": cache.write_error,
         "seconds_hash": t_hash, "seconds_acquire": time.perf_counter() - t1,
     }
     return records, stats  # type: ignore[return-value]
@@ -301,8 +330,13 @@ def run(cfg: RunConfig) -> RunResult:
     Thresholds are always calibrated on the clean photos; a capture model then degrades the probe
     side and every rate (and every sweep step) is read at those same global thresholds.
     """
+    from harness.rundir import preflight
+
     timings: dict[str, float] = {}
     warns: list[str] = []
+    # Names, folders and every setting are checked before the data or a model is touched.
+    preflight(cfg)
+    AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache).check_writable()
     cap = load_capture(cfg)
     t = time.perf_counter()
     ds = data.resolve(cfg.dataset.name, home=cfg.dataset.data_home, download=cfg.dataset.download,
@@ -317,6 +351,11 @@ def run(cfg: RunConfig) -> RunResult:
     digests = dict(manifest)
     records, acq_stats = acquire_all(paths, cfg, models, shas=[digests[img] for img in frame["image"]])
     timings["acquire"] = time.perf_counter() - t
+    if acq_stats["cache_write_error"]:
+        warns.append(f"the acquisition cache could not be written ({acq_stats['cache_write_error']}): results are "
+                     "complete, but the next run recomputes them")
+    if acq_stats["cache_discarded"]:
+        warns.append(f"{acq_stats['cache_discarded']} damaged cache entr(y/ies) were removed and recomputed")
 
     bad = [(img, r["reason"]) for img, r in zip(frame["image"], records) if r["status"] == "unreadable"]
     if bad and cfg.dataset.bad_images == "error":

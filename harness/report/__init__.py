@@ -160,10 +160,12 @@ def _html(results: dict[str, Any], res) -> str:
 
 def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
     """Write the run directory and return its path."""
+    from harness.rundir import run_dir
+
     reports_dir = Path(reports_dir)
     name = name or res.config.name or default_name(res.config)
     res.config.name = name
-    final = reports_dir / name
+    final = run_dir(reports_dir, name)  # validated: a direct child that is absent or an earlier run
     reports_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=reports_dir, prefix=f".{name}."))
     try:
@@ -208,4 +210,6 @@ def write_tables(a, folder: Path) -> dict[str, str]:
 
 
 def default_name(cfg) -> str:
-    return f"{Path(cfg.dataset.name).name}_{cfg.detector.name}_{cfg.embedder.name}".replace(":", "-")
+    from harness.rundir import default_name as _default
+
+    return _default(cfg)
