@@ -7,14 +7,14 @@ so results can be recomputed without models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from harness.metrics import bootstrap as boot
 from harness.metrics import crossgroup, identification
-from harness.metrics.groups import band, group_frame, group_labels, max_min_ratio, slice_name
+from harness.metrics.groups import band, group_frame, group_labels, group_status, max_min_ratio, slice_name
 from harness.metrics.rates import Threshold, from_similarity
 
 GALLERY_SIZES = (1, 10, 100, 1000, 10000)
@@ -34,6 +34,8 @@ class Analysis:
     cmc: pd.DataFrame
     det_bands: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    #: Demographically matched (same-group) FMR per group: impostor pairs within the group only.
+    same_group: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def resolve_slices(frame: pd.DataFrame, attributes: Sequence[str], intersections: Sequence[Sequence[str]],
@@ -67,9 +69,17 @@ def resolve_slices(frame: pd.DataFrame, attributes: Sequence[str], intersections
 def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequence[Threshold],
             slices: Sequence[Sequence[str]], side: str = "probe", confidence: float = 0.95,
             min_subjects: int = 5, small_subjects: int = 30, replicates: int = 1000, seed: int = 0,
-            impostors: str = "all") -> Analysis:
+            impostors: str = "all", match_on: Sequence[str] = ()) -> Analysis:
     """Per-group rates with exact and subject-bootstrap intervals, disparity summaries with intervals,
-    cross-group FMR, the per-group-threshold study, and 1:N identification per group."""
+    same-group (demographically matched) FMR, cross-group FMR, the per-group-threshold study, and 1:N
+    identification per group.
+
+    The bootstrap groups impostor pairs by ``side`` like :func:`group_frame`; under the matched
+    protocol its subject pairs are restricted to equal ``match_on`` keys (``match_on`` columns of
+    ``acquisitions``). Summaries carry a bootstrap p-value of parity and a Holm-adjusted verdict over
+    every ratio test of the run (``verdict_holm``): the max and min groups are picked after looking at
+    the data, across many slices and thresholds.
+    """
     notes: list[str] = []
     groups = group_frame(pairs, acquisitions, thresholds, slices, side=side, confidence=confidence,
                          min_subjects=min_subjects, small_subjects=small_subjects)
@@ -83,10 +93,19 @@ def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequenc
     tvals = [t.value for t in thresholds]
     boot_rows, summary_rows, band_rows = [], [], []
     grid = _det_grid(pairs)
-    if replicates and impostors == "all":
+    keys = None
+    if impostors != "all":
+        cols = [c for c in match_on if c in subj.columns]
+        if len(cols) == len(match_on) and cols:
+            keys = group_labels(subj, cols)
+        elif replicates:
+            notes.append("subject bootstrap skipped: the matched protocol's match_on columns are not in the "
+                         "acquisition table")
+            replicates = 0
+    if replicates:
         for attrs in [[]] + [list(s) for s in slices]:
             labels = group_labels(subj, attrs) if attrs else pd.Series("all", index=subj.index)
-            counts = boot.SubjectCounts.from_pairs(pairs, labels, enrol_n, probe_n, tvals)
+            counts = boot.SubjectCounts.from_pairs(pairs, labels, enrol_n, probe_n, tvals, keys=keys, side=side)
             name = slice_name(attrs) or "all"
             usable = groups[(groups["slice"] == name) & (groups["status"] != "insufficient")]["group"].unique()
             res = boot.bootstrap(counts, replicates, seed, confidence, tids, include=list(usable))
@@ -94,14 +113,22 @@ def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequenc
             if attrs:
                 summary_rows.append(res.summaries.assign(slice=name))
                 band_rows.append(_det_bands(pairs, labels, enrol_n, probe_n, grid, min(replicates, 200), seed,
-                                            confidence).assign(slice=name))
-    elif replicates:
-        notes.append("subject bootstrap skipped: it supports the all-impostors protocol only")
+                                            confidence, keys, side).assign(slice=name))
     if boot_rows:
         b = pd.concat(boot_rows, ignore_index=True)[["threshold_id", "slice", "group", "fmr_boot_lo", "fmr_boot_hi",
                                                      "fnmr_boot_lo", "fnmr_boot_hi"]]
         groups = groups.merge(b, on=["threshold_id", "slice", "group"], how="left")
+    groups = headline_intervals(groups)
     summaries = pd.concat(summary_rows, ignore_index=True) if summary_rows else pd.DataFrame()
+    if len(summaries):
+        summaries["p_holm"] = boot.holm(summaries["p_boot"].to_numpy(dtype=float))
+        tested = summaries["p_holm"].notna()
+        summaries["verdict_holm"] = summaries["verdict"]
+        summaries.loc[tested, "verdict_holm"] = np.where(summaries.loc[tested, "p_holm"] < 1 - confidence,
+                                                          "disparity", "inconclusive")
+        summaries["n_tests"] = int(tested.sum())
+    same = same_group_fmr(pairs, subj, enrol_n, probe_n, thresholds, slices, groups, side, confidence,
+                          replicates, seed, min_subjects, small_subjects, keys)
 
     cross = []
     for attrs in slices:
@@ -125,7 +152,89 @@ def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequenc
 
     ident, gsize, cmc_df = _identification(pairs, thresholds, slices, impostors, notes, seed)
     bands = pd.concat(band_rows, ignore_index=True) if band_rows else pd.DataFrame()
-    return Analysis(groups, disparity, summaries, cross_df, pgt_df, ident, gsize, cmc_df, bands, notes)
+    return Analysis(groups, disparity, summaries, cross_df, pgt_df, ident, gsize, cmc_df, bands, notes, same)
+
+
+def headline_intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``fmr_ci_lo/hi`` and ``fnmr_ci_lo/hi``: the interval every page and sentence quotes.
+
+    It is the subject-bootstrap percentile interval (people are the unit of uncertainty), widened to
+    the exact pair-level Clopper–Pearson interval wherever that is wider: a percentile bootstrap cannot
+    create errors that were never observed (zero errors give a 0–0 interval) and under-covers with few
+    errors, while the pair-level interval ignores that pairs share people. Without a bootstrap the
+    columns equal the pair-level interval (the page then says so).
+    """
+    out = frame.copy()
+    for r in ("fmr", "fnmr"):
+        lo, hi = out[f"{r}_lo"], out[f"{r}_hi"]
+        if f"{r}_boot_lo" in out:
+            lo = np.fmin(lo, out[f"{r}_boot_lo"])
+            hi = np.fmax(hi, out[f"{r}_boot_hi"])
+        out[f"{r}_ci_lo"], out[f"{r}_ci_hi"] = lo, hi
+    return out
+
+
+#: Columns of the same-group table (same_group.csv).
+SAME_GROUP_COLUMNS = ["threshold_id", "slice", "group", "status", "n_people", "n_impostor", "n_false_match", "fmr",
+                      "fmr_lo", "fmr_hi", "fmr_rule3", "fmr_boot_lo", "fmr_boot_hi", "fmr_all", "n_impostor_all",
+                      "n_false_match_all"]
+
+
+def same_group_fmr(pairs: pd.DataFrame, subj: pd.DataFrame, enrol_n: pd.Series, probe_n: pd.Series,
+                   thresholds: Sequence[Threshold], slices, groups: pd.DataFrame, side: str = "probe",
+                   confidence: float = 0.95, replicates: int = 1000, seed: int = 0, min_subjects: int = 5,
+                   small_subjects: int = 30, keys: Optional[pd.Series] = None) -> pd.DataFrame:
+    """Demographically matched FMR per group: only impostor pairs whose two people share the group.
+
+    This answers "how likely is an innocent person of group G to be matched to someone who looks like
+    them" — NIST FRVT reports demographic FMR over such pairs, and a data set's group mix dilutes the
+    all-impostor rate (most impostors of a minority group come from other groups). ``fmr_all`` repeats
+    the all-impostor FMR of :func:`group_frame` beside it. Bootstrap intervals resample people within
+    the group (subject pairs restricted to the group, as a matched protocol); ``keys`` are the run's
+    own matched-protocol keys, if any, which further restrict the pairs.
+    """
+    from harness.metrics.rates import clopper_pearson, rule_of_three
+
+    rows, boot_rows = [], []
+    s = pairs["score"].to_numpy(dtype=np.float64)
+    gen = pairs["genuine"].to_numpy(dtype=bool)
+    for attrs in slices:
+        name = slice_name(attrs)
+        eg = group_labels(pairs, [f"enrol_{a}" for a in attrs]).to_numpy()
+        pg = group_labels(pairs, [f"probe_{a}" for a in attrs]).to_numpy()
+        within = (eg == pg) & ~gen
+        subj_side = pairs[f"{side}_subject"].to_numpy()
+        for g in sorted(set(pg[within]) | set(eg[within])):
+            sel = within & (pg == g)
+            for t in thresholds:
+                k, n = int((s[sel] >= t.value).sum()), int(sel.sum())
+                lo, hi = clopper_pearson(k, n, confidence)
+                ref = groups[(groups["threshold_id"] == t.id) & (groups["slice"] == name) & (groups["group"] == g)]
+                n_people = len(set(subj_side[sel]))
+                rows.append({"threshold_id": t.id, "slice": name, "group": g,
+                             "status": group_status(n_people, min_subjects, small_subjects), "n_people": n_people,
+                             "n_impostor": n, "n_false_match": k, "fmr": k / n if n else np.nan,
+                             "fmr_lo": lo, "fmr_hi": hi, "fmr_rule3": rule_of_three(k, n),
+                             "fmr_all": float(ref["fmr"].iloc[0]) if len(ref) else np.nan,
+                             "n_impostor_all": int(ref["n_impostor"].iloc[0]) if len(ref) else 0,
+                             "n_false_match_all": int(ref["n_false_match"].iloc[0]) if len(ref) else 0})
+        if replicates:
+            labels = group_labels(subj, attrs)
+            keep = pairs[gen | (eg == pg)]
+            k_all = labels if keys is None else labels + "|" + keys.reindex(labels.index).astype(str)
+            counts = boot.SubjectCounts.from_pairs(keep, labels, enrol_n, probe_n, [t.value for t in thresholds],
+                                                   keys=k_all, side=side)
+            res = boot.bootstrap(counts, replicates, seed, confidence, [t.id for t in thresholds], include=[])
+            boot_rows.append(res.groups.assign(slice=name)[["threshold_id", "slice", "group", "fmr_boot_lo",
+                                                            "fmr_boot_hi"]])
+    out = pd.DataFrame(rows, columns=[c for c in SAME_GROUP_COLUMNS if c not in ("fmr_boot_lo", "fmr_boot_hi")])
+    if boot_rows and len(out):
+        out = out.merge(pd.concat(boot_rows, ignore_index=True), on=["threshold_id", "slice", "group"], how="left")
+    else:
+        out["fmr_boot_lo"] = np.nan
+        out["fmr_boot_hi"] = np.nan
+    return headline_intervals(out[SAME_GROUP_COLUMNS].assign(fnmr_lo=np.nan, fnmr_hi=np.nan)) \
+        .drop(columns=["fnmr_lo", "fnmr_hi", "fnmr_ci_lo", "fnmr_ci_hi"])
 
 
 def _det_grid(pairs: pd.DataFrame, points: int = 60) -> np.ndarray:
@@ -137,9 +246,10 @@ def _det_grid(pairs: pd.DataFrame, points: int = 60) -> np.ndarray:
     return np.unique(np.r_[q_imp, q_gen])
 
 
-def _det_bands(pairs, labels, enrol_n, probe_n, grid, replicates, seed, confidence) -> pd.DataFrame:
+def _det_bands(pairs, labels, enrol_n, probe_n, grid, replicates, seed, confidence, keys=None,
+               side="probe") -> pd.DataFrame:
     """Per group and grid threshold: point FMR/FNMR and subject-bootstrap percentile bands."""
-    counts = boot.SubjectCounts.from_pairs(pairs, labels, enrol_n, probe_n, grid)
+    counts = boot.SubjectCounts.from_pairs(pairs, labels, enrol_n, probe_n, grid, keys=keys, side=side)
     point = counts.rates(np.ones((1, len(counts.subjects))))
     fmr_b, fnmr_b = boot.replicate_rates(counts, replicates, seed)
     a = (1 - confidence) / 2
@@ -169,7 +279,6 @@ def _identification(pairs, thresholds, slices, impostors, notes, seed):
     probe_ids = first.loc[grid.index, "probe_subject"].to_numpy()
     gallery_ids = pairs.drop_duplicates("enrol_image").set_index("enrol_image").loc[grid.columns, "enrol_subject"].to_numpy()
     rows, gs, cm = [], [], []
-    rng = np.random.default_rng(seed)
     mates = probe_ids[:, None] == gallery_ids[None, :]
     for attrs in [[]] + [list(s) for s in slices]:
         labels = (group_labels(first.loc[grid.index], [f"probe_{a}" for a in attrs]).to_numpy() if attrs
@@ -190,6 +299,6 @@ def _identification(pairs, thresholds, slices, impostors, notes, seed):
                 rows_nm = [r[:k] for r in rows_nm]
             X = np.array(rows_nm)
             for t in thresholds:
-                gs.append(identification.fpir_by_gallery_size(X, t.value, GALLERY_SIZES, rng, draws=50)
+                gs.append(identification.fpir_by_gallery_size(X, t.value, GALLERY_SIZES)
                           .assign(slice=name, group=g, threshold_id=t.id))
     return (pd.concat(rows, ignore_index=True), pd.concat(gs, ignore_index=True), pd.concat(cm, ignore_index=True))

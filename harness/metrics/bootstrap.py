@@ -15,6 +15,7 @@ bootstrap costs O(B · (subjects + false-match pairs)), independent of the numbe
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -39,15 +40,21 @@ class SubjectCounts:
     imp_j: np.ndarray           # (K,) probe subject index
     imp_fm: np.ndarray          # (K, T) false matches
     thresholds: np.ndarray      # (T,)
+    side: str = "probe"         # which side of an impostor pair decides its group ("probe" or "enrol")
 
     @classmethod
     def from_pairs(cls, pairs: pd.DataFrame, subject_groups: pd.Series, enrol_n: pd.Series, probe_n: pd.Series,
-                   thresholds: Sequence[float], keys: Optional[pd.Series] = None) -> "SubjectCounts":
+                   thresholds: Sequence[float], keys: Optional[pd.Series] = None,
+                   side: str = "probe") -> "SubjectCounts":
         """Aggregate a pair table (``enrol_subject``, ``probe_subject``, ``genuine``, ``score``).
 
         ``subject_groups``, ``enrol_n``, ``probe_n`` and ``keys`` are indexed by subject id; ``keys``
-        reproduces a matched-impostor protocol (None: every subject pair is an impostor pair).
+        reproduces a matched-impostor protocol (None: every subject pair is an impostor pair): impostor
+        pairs between different keys must then be absent from ``pairs``. ``side`` is
+        ``metrics.group_side``: the side of an impostor pair whose group the pair counts for.
         """
+        if side not in ("probe", "enrol"):
+            raise ValueError(f"side must be 'probe' or 'enrol', not {side!r}")
         subjects = np.asarray(subject_groups.index)
         index = {s: k for k, s in enumerate(subjects)}
         t = np.asarray(thresholds, dtype=np.float64)
@@ -70,7 +77,7 @@ class SubjectCounts:
         keys_arr = np.zeros(n, dtype=np.int64) if keys is None else pd.factorize(keys.reindex(subjects))[0]
         return cls(subjects, np.asarray(subject_groups.to_numpy(), dtype=object), keys_arr,
                    enrol_n.reindex(subjects).fillna(0).to_numpy(float), probe_n.reindex(subjects).fillna(0).to_numpy(float),
-                   gen_n.astype(float), gen_fnm, uniq // n, uniq % n, fm, t)
+                   gen_n.astype(float), gen_fnm, uniq // n, uniq % n, fm, t, side)
 
     @classmethod
     def from_all_vs_all(cls, templates: np.ndarray, subject_ids: np.ndarray, subject_groups: pd.Series,
@@ -133,11 +140,16 @@ class SubjectCounts:
         K = np.zeros((len(self.subjects), nk))
         K[np.arange(len(self.subjects)), self.keys] = 1.0
         me = m * self.enrol_n
-        e_by_key = me @ K                                        # (B, nk) enrol templates per key
-        per_probe = m * self.probe_n * (e_by_key[:, self.keys] - me)
-        imp_total = per_probe @ G                                # (B, G)
+        mp = m * self.probe_n
+        if self.side == "probe":
+            # Probe subject j meets every enrol template of its key except its own copies'.
+            per_subject = mp * ((me @ K)[:, self.keys] - me)
+            gk = gidx[self.imp_j]
+        else:
+            per_subject = me * ((mp @ K)[:, self.keys] - mp)
+            gk = gidx[self.imp_i]
+        imp_total = per_subject @ G                              # (B, G)
         w = m[:, self.imp_i] * m[:, self.imp_j]                  # (B, K) pair multiplicities
-        gk = gidx[self.imp_j]
         Gk = np.zeros((len(gk), len(names)))
         Gk[np.arange(len(gk)), gk] = 1.0
         fm = np.stack([(w * self.imp_fm[:, t]) @ Gk for t in range(len(self.thresholds))], axis=2)
@@ -163,13 +175,71 @@ def resample(groups: np.ndarray, replicates: int, rng: np.random.Generator, stra
 
 
 def _ratio(a: float, b: float) -> float:
+    """a / b under the package convention: x/0 = +inf (unbounded) for x > 0, 0/0 = NaN (undefined)."""
     if b > 0:
         return a / b
-    return 1.0 if a == 0 else np.inf
+    return np.nan if a == 0 else np.inf
 
 
 def _geomean(x: np.ndarray) -> float:
     return 0.0 if (x <= 0).any() else float(np.exp(np.log(x).mean()))
+
+
+def percentile(values: np.ndarray, q: float) -> float:
+    """Linear-interpolated percentile that keeps +inf replicates (NaN replicates are dropped).
+
+    ``np.quantile`` would either drop infinite replicates (if filtered out first: an unbounded limit
+    then prints as a finite number) or return NaN from ``inf - inf``. Here an order statistic that is
+    +inf makes the percentile +inf whenever the interpolation would reach it.
+    """
+    v = np.sort(np.asarray(values, dtype=np.float64))
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return np.nan
+    pos = q * (len(v) - 1)
+    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
+    frac = pos - lo
+    if np.isinf(v[hi]) and (frac > 0 or lo == hi):
+        return float(v[hi])
+    if np.isinf(v[lo]):
+        return float(v[lo])
+    return float(v[lo] + (v[hi] - v[lo]) * frac)
+
+
+def parity_p_value(values: np.ndarray, parity: float) -> float:
+    """Two-sided bootstrap p-value for "the summary equals parity": twice the smaller tail share.
+
+    Consistent with the percentile interval: at level 1 − α the interval excludes parity exactly when
+    this is below α (up to ties). Undefined (NaN) replicates are left out.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if not len(v):
+        return np.nan
+    return float(min(1.0, 2 * min((v <= parity).mean(), (v >= parity).mean())))
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (NaN stays NaN and does not count towards the family)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(len(p), np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if not m:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    running = 0.0
+    for rank, idx in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[idx]))
+        out[idx] = running
+    return out
+
+
+def _which(name: str, names: list, keep: list, pf: np.ndarray, pn: np.ndarray, pick) -> str:
+    """The group a ratio summary's numerator (argmax) or denominator (argmin) was read for."""
+    if "ratio" not in name or name.startswith("inequity"):
+        return ""
+    return names[keep[int(pick(pn if name.startswith("fnmr") else pf))]]
 
 
 @dataclass
@@ -201,8 +271,12 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
     """Subject-clustered percentile bootstrap of per-group FMR/FNMR and the disparity summaries.
 
     Verdicts: ``disparity`` when a ratio's interval excludes parity (1), ``inconclusive`` when it
-    spans it, ``undefined`` when no replicate gave a finite value, and ``no parity test`` for the
-    non-negative indices (Gini/GARBE, FDR, inequity rate), whose intervals are reported as they are.
+    spans it, ``unbounded`` when the full-sample ratio is x/0 (the lowest group saw no error, which
+    resampling people can never change, so parity is not tested), ``undefined`` when the full-sample value is 0/0 (or no replicate is defined), and
+    ``no parity test`` for the non-negative indices (Gini/GARBE, FDR, inequity rate), whose intervals
+    are reported as they are. Infinite replicates are kept, so a limit can be +inf (unbounded);
+    ``undefined_share`` is the share of replicates left out as undefined (0/0 or a group without trials).
+    ``p_boot`` is the two-sided bootstrap p-value of parity for the fixed-group ratios (for Holm).
 
     Parameters
     ----------
@@ -215,14 +289,18 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
     fmr_b, fnmr_b = replicate_rates(counts, replicates, seed, chunk, stratify)
     a = (1 - confidence) / 2
     rows = []
+    q = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a group with no trials in any replicate: NaN
+        for key, arr in (("fmr", fmr_b), ("fnmr", fnmr_b)):
+            q[key] = (np.nanquantile(arr, a, axis=0), np.nanquantile(arr, 1 - a, axis=0))
     for ti, tid in enumerate(tids):
         for gi, g in enumerate(names):
             rows.append({
                 "threshold_id": tid, "group": g,
-                "fmr": point["fmr"][0, gi, ti], "fmr_boot_lo": np.nanquantile(fmr_b[:, gi, ti], a),
-                "fmr_boot_hi": np.nanquantile(fmr_b[:, gi, ti], 1 - a),
-                "fnmr": point["fnmr"][0, gi, ti], "fnmr_boot_lo": np.nanquantile(fnmr_b[:, gi, ti], a),
-                "fnmr_boot_hi": np.nanquantile(fnmr_b[:, gi, ti], 1 - a),
+                "fmr": point["fmr"][0, gi, ti], "fmr_boot_lo": q["fmr"][0][gi, ti], "fmr_boot_hi": q["fmr"][1][gi, ti],
+                "fnmr": point["fnmr"][0, gi, ti], "fnmr_boot_lo": q["fnmr"][0][gi, ti],
+                "fnmr_boot_hi": q["fnmr"][1][gi, ti],
             })
     keep = [i for i, g in enumerate(names) if include is None or g in set(include)]
     srows = []
@@ -248,12 +326,18 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
                 vals = np.array([fixed[name](fmr_b[b, keep, ti], fnmr_b[b, keep, ti]) for b in valid], dtype=float)
             else:
                 vals = np.array([r[name] for r in reps], dtype=float)
-            finite = vals[np.isfinite(vals)]
-            lo = float(np.quantile(finite, a)) if len(finite) else np.nan
-            hi = float(np.quantile(finite, 1 - a)) if len(finite) else np.nan
+            # +inf replicates (a ratio to a zero rate) are kept: they make a limit unbounded, never finite.
+            defined = vals[~np.isnan(vals)]
+            lo, hi = percentile(defined, a), percentile(defined, 1 - a)
             parity = disparity.parity_of(name)
-            if not len(finite) or not np.isfinite(value):
-                verdict = "undefined"  # e.g. a ratio whose lowest group saw no errors
+            p_value = parity_p_value(defined, parity) if name in fixed and not np.isnan(value) else np.nan
+            if not len(defined) or np.isnan(value):
+                verdict = "undefined"  # 0/0: e.g. no group had an error, so no ratio exists
+            elif name in fixed and np.isinf(value):
+                # The lowest group saw no error: resampling people can never create one, so the bootstrap
+                # cannot test parity here (its interval would be inf-inf). No verdict, no p-value.
+                verdict = "unbounded"
+                p_value = np.nan
             elif name not in fixed:
                 verdict = "no parity test"  # non-negative indices: sampling noise alone moves them off parity
             elif lo <= parity <= hi:
@@ -261,6 +345,9 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
             else:
                 verdict = "disparity"
             srows.append({"threshold_id": tid, "summary": name, "value": value, "lo": lo, "hi": hi,
-                          "parity": parity, "verdict": verdict, "n_groups": len(keep),
-                          "undefined_share": 1 - len(finite) / max(1, len(vals))})
+                          "parity": parity, "verdict": verdict, "p_boot": p_value, "n_groups": len(keep),
+                          "max_group": _which(name, names, keep, pf, pn, np.argmax) if not np.isnan(value) else "",
+                          "min_group": _which(name, names, keep, pf, pn, np.argmin)
+                          if "max_min" in name and not np.isnan(value) else "",
+                          "undefined_share": 1 - len(defined) / max(1, fmr_b.shape[0])})
     return BootstrapResult(pd.DataFrame(rows), pd.DataFrame(srows), replicates, seed)

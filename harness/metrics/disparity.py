@@ -1,15 +1,24 @@
-"""Disparity summaries over per-group error rates, with documented behaviour at zero.
+"""Disparity summaries over per-group error rates, with one documented convention at zero.
 
-All take a 1-D array of group rates (one per group, NaN-free) and return a float; NaN means
-"undefined for these rates" and is never silently replaced by a number.
+All take a 1-D array of group rates (one per group, NaN-free) and return a float.
+
+**The 0/0 convention (used by every file and page of facerisk):**
+
+- a *rate* with no trials (0 errors in 0 trials) is **undefined**: NaN in CSV, ``null`` in JSON,
+  "n/a (no trials)" on the page;
+- a *ratio* (or index) of zero errors over zero errors is **undefined** too — never 1: two groups
+  with no observed errors are not shown to be equal, only unmeasured. NaN / ``null`` / "undefined";
+- a ratio x/0 with x > 0 is **unbounded**: ``+inf`` in CSV, ``null`` with the key listed in the
+  record's ``unbounded`` array in JSON, "unbounded" on the page — never a finite number.
 
 | summary | parity | a group rate of 0 |
 | --- | --- | --- |
-| max/min ratio | 1 | undefined (NaN) when the minimum is 0 and the maximum is not; 1 when all are 0 |
-| max/geometric mean (NIST FRTE) | 1 | undefined (NaN) when any rate is 0 (the geometric mean is 0) unless all are 0 (1) |
+| max/min ratio | 1 | +inf when the minimum is 0 and the maximum is not; undefined (NaN) when all are 0 |
+| max/geometric mean (NIST FRTE) | 1 | +inf when any rate is 0 and the maximum is not; undefined when all are 0 |
+| Gini of FMR / of FNMR (n/(n−1) corrected) | 0 | defined; undefined (NaN) when all rates are 0 (0/0) |
+| GARBE (Howard et al.) = α·Gini(FMR) + (1−α)·Gini(FNMR) | 0 | undefined when either Gini is (it never silently becomes half a Gini) |
 | Fairness Discrepancy Rate (Pereira & Marcel) | 1 | defined; uses absolute differences |
-| GARBE (Howard et al., Gini with n/(n-1)) | 0 | defined; 0 when all rates are 0 |
-| Inequity Rate (ISO/IEC 19795-10 style) | 1 | NaN when a minimum is 0 and its maximum is not |
+| Inequity Rate (ISO/IEC 19795-10 style) | 1 | undefined when either max/min ratio is; +inf when one is unbounded |
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import math
 
 import numpy as np
 
-PARITY = {"max_min_ratio": 1.0, "max_geomean_ratio": 1.0, "fdr": 1.0, "garbe": 0.0, "inequity_rate": 1.0}
+PARITY = {"max_min_ratio": 1.0, "max_geomean_ratio": 1.0, "fdr": 1.0, "garbe": 0.0, "inequity_rate": 1.0,
+          "gini": 0.0}
 
 
 def _arr(rates) -> np.ndarray:
@@ -35,26 +45,26 @@ def max_min_ratio(rates) -> float:
     a = _arr(rates)
     hi, lo = a.max(), a.min()
     if hi == 0:
-        return 1.0
-    return float(hi / lo) if lo > 0 else math.nan
+        return math.nan  # 0/0: undefined
+    return float(hi / lo) if lo > 0 else math.inf
 
 
 def max_geomean_ratio(rates) -> float:
     """Highest group rate over the geometric mean of all groups (NIST FRTE demographic summaries)."""
     a = _arr(rates)
     if (a == 0).all():
-        return 1.0
+        return math.nan  # 0/0: undefined
     if (a == 0).any():
-        return math.nan
+        return math.inf  # the geometric mean is 0
     return float(a.max() / math.exp(np.log(a).mean()))
 
 
 def gini(rates) -> float:
-    """Gini coefficient with the small-sample correction n/(n−1) (so maximal inequality gives 1)."""
+    """Gini coefficient with the small-sample correction n/(n−1) (so maximal inequality gives 1); NaN if all are 0."""
     a = _arr(rates)
     n, mean = len(a), a.mean()
     if mean == 0:
-        return 0.0
+        return math.nan  # 0/0: no errors anywhere, inequality unmeasured
     return float(n / (n - 1) * np.abs(a[:, None] - a[None, :]).sum() / (2 * n * n * mean))
 
 
@@ -84,6 +94,8 @@ def summaries(fmr_rates, fnmr_rates, alpha: float = 0.5) -> dict[str, float]:
         "fnmr_max_min_ratio": max_min_ratio(fnmr_rates),
         "fmr_max_geomean_ratio": max_geomean_ratio(fmr_rates),
         "fnmr_max_geomean_ratio": max_geomean_ratio(fnmr_rates),
+        "fmr_gini": gini(fmr_rates),
+        "fnmr_gini": gini(fnmr_rates),
         "fdr": fdr(fmr_rates, fnmr_rates, alpha),
         "garbe": garbe(fmr_rates, fnmr_rates, alpha),
         "inequity_rate": inequity_rate(fmr_rates, fnmr_rates, alpha),

@@ -19,7 +19,8 @@ SEP = " × "
 
 #: Columns of a group frame, in order. Documented in reports/SCHEMA.md.
 GROUP_COLUMNS = [
-    "threshold_id", "slice", "group", "status", "n_subjects",
+    "threshold_id", "slice", "group", "status", "n_subjects", "n_people",
+    "n_people_fta", "n_people_fnmr", "n_people_fmr",
     "n_probe_images", "n_fta", "fta", "fta_lo", "fta_hi",
     "n_enrol_images", "n_fte", "fte",
     "n_genuine", "n_false_non_match", "fnmr", "fnmr_lo", "fnmr_hi", "fnmr_rule3",
@@ -52,7 +53,11 @@ def slice_name(attrs: Sequence[str]) -> str:
 
 
 def group_status(n_subjects: int, min_subjects: int, small_subjects: int) -> str:
-    """``insufficient`` (too few people to say anything), ``small`` (wide intervals) or ``ok``."""
+    """``insufficient`` (too few people to say anything), ``small`` (wide intervals) or ``ok``.
+
+    ``n_subjects`` must be the people who *produced trials* (``n_people``), not the people listed:
+    a listed person whose every probe failed to acquire contributes nothing to FMR or FNMR.
+    """
     if n_subjects < min_subjects:
         return "insufficient"
     if n_subjects < small_subjects:
@@ -92,10 +97,16 @@ def group_frame(
     Returns
     -------
     DataFrame
-        Columns :data:`GROUP_COLUMNS`, one row per (threshold, slice, group).
+        Columns :data:`GROUP_COLUMNS`, one row per (threshold, slice, group). ``n_subjects`` counts
+        the people listed (with any image); ``n_people_fta`` those with a probe image,
+        ``n_people_fnmr`` those with a genuine pair, ``n_people_fmr`` the people on the group side of
+        the group's impostor pairs, and ``n_people`` those who produced any pair: the status is
+        decided by ``n_people``. Rates with no trials are NaN (the 0/0 convention, :mod:`disparity`).
     """
     scores = pairs["score"].to_numpy(dtype=np.float64)
     genuine = pairs["genuine"].to_numpy(dtype=bool)
+    side_subject = (pairs[f"{side}_subject"].to_numpy() if f"{side}_subject" in pairs
+                    else np.full(len(pairs), None, dtype=object))
     rows = []
     slices = [[]] + [list(s) for s in slices]
     for attrs in slices:
@@ -111,6 +122,7 @@ def group_frame(
             acq = acquisitions[in_acq]
             n_subjects = int(acq["subject_id"].nunique())
             probe = acq[acq["role"] == "probe"]
+            n_people_fta = int(probe["subject_id"].nunique())
             enrol = acq[acq["role"] == "enrol"]
             n_probe, n_fta = len(probe), int((~probe["ok"].astype(bool)).sum())
             n_enrol, n_fte = len(enrol), int((~enrol["ok"].astype(bool)).sum())
@@ -119,6 +131,9 @@ def group_frame(
             sel = pair_groups == g
             gen = scores[sel & genuine]
             imp = scores[sel & ~genuine]
+            p_gen = set(side_subject[sel & genuine])
+            p_imp = set(side_subject[sel & ~genuine])
+            n_people = len(p_gen | p_imp)
             for t in thresholds:
                 fnm = int(np.count_nonzero(gen < t.value))
                 fm = int(np.count_nonzero(imp >= t.value))
@@ -128,8 +143,9 @@ def group_frame(
                     "threshold_id": t.id,
                     "slice": slice_name(attrs) or "all",
                     "group": g,
-                    "status": group_status(n_subjects, min_subjects, small_subjects) if attrs else "ok",
-                    "n_subjects": n_subjects,
+                    "status": group_status(n_people, min_subjects, small_subjects) if attrs else "ok",
+                    "n_subjects": n_subjects, "n_people": n_people, "n_people_fta": n_people_fta,
+                    "n_people_fnmr": len(p_gen), "n_people_fmr": len(p_imp),
                     "n_probe_images": n_probe, "n_fta": n_fta, "fta": fta, "fta_lo": fta_lo, "fta_hi": fta_hi,
                     "n_enrol_images": n_enrol, "n_fte": n_fte, "fte": _rate(n_fte, n_enrol),
                     "n_genuine": len(gen), "n_false_non_match": fnm, "fnmr": fnmr_v,
@@ -145,12 +161,19 @@ def group_frame(
     return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
+def _int(row: pd.Series, col: str):
+    v = row.get(col)
+    return None if v is None or pd.isna(v) else int(v)
+
+
 def max_min_ratio(frame: pd.DataFrame, rate: str = "fmr") -> pd.DataFrame:
     """Highest over lowest group rate per (threshold, slice), over groups not marked insufficient.
 
-    When the lowest observed rate is zero the ratio is undefined (``inf`` is not evidence of
-    anything): ``ratio`` is NaN and ``note`` says so; ``ratio_rule3`` then divides by that
-    group's rule-of-3 bound instead, a conservative (smallest plausible) ratio.
+    The 0/0 convention of :mod:`harness.metrics.disparity`: when the lowest observed rate is zero
+    and the highest is not, ``ratio`` is +inf (unbounded: the data cannot bound it) and
+    ``ratio_rule3`` divides by that group's rule-of-3 bound instead, a conservative (smallest
+    plausible) ratio; when every rate is zero, ``ratio`` is NaN (undefined, never 1). ``note`` says
+    which. ``max_people``/``min_people`` are the people who produced each rate.
     """
     out = []
     usable = frame[(frame["slice"] != "all") & (frame["status"] != "insufficient")]
@@ -166,17 +189,27 @@ def max_min_ratio(frame: pd.DataFrame, rate: str = "fmr") -> pd.DataFrame:
         if lo[rate] > 0:
             ratio = float(hi[rate] / lo[rate])
         elif hi[rate] == 0:
-            note = "no errors observed in any group"
+            note = "undefined (0/0): no errors observed in any group"
         else:
-            note = f"{lo['group']} had zero observed errors: ratio undefined"
+            ratio = math.inf
+            note = f"unbounded: {lo['group']} had zero observed errors"
             bound = lo[f"{rate}_rule3"]
             if bound:
                 ratio3 = float(hi[rate] / bound)
+        k, n = ("n_false_match", "n_impostor") if rate == "fmr" else ("n_false_non_match", "n_genuine")
+        pcol = "n_people_fmr" if rate == "fmr" else "n_people_fnmr"
         out.append({
             "threshold_id": tid, "slice": sl, "metric": f"{rate}_max_min_ratio",
-            "max_group": hi["group"], "max_rate": float(hi[rate]),
-            "min_group": lo["group"], "min_rate": float(lo[rate]),
+            "max_group": hi["group"], "max_rate": float(hi[rate]), "max_errors": _int(hi, k),
+            "max_trials": _int(hi, n), "max_people": _int(hi, pcol),
+            "min_group": lo["group"], "min_rate": float(lo[rate]), "min_errors": _int(lo, k),
+            "min_trials": _int(lo, n), "min_people": _int(lo, pcol),
             "ratio": ratio, "ratio_rule3": ratio3, "note": note,
         })
-    return pd.DataFrame(out, columns=["threshold_id", "slice", "metric", "max_group", "max_rate", "min_group",
-                                      "min_rate", "ratio", "ratio_rule3", "note"])
+    return pd.DataFrame(out, columns=DISPARITY_COLUMNS)
+
+
+#: Columns of the max/min table (disparity.csv).
+DISPARITY_COLUMNS = ["threshold_id", "slice", "metric", "max_group", "max_rate", "max_errors", "max_trials",
+                     "max_people", "min_group", "min_rate", "min_errors", "min_trials", "min_people", "ratio",
+                     "ratio_rule3", "note"]

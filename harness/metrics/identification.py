@@ -8,7 +8,7 @@ one matrix yields both (NIST FRVT 1:N terminology: FPIR, FNIR, CMC).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,35 +70,45 @@ def fnir_at_fpir(S: np.ndarray, probe_ids, gallery_ids, targets: Sequence[float]
     return pd.DataFrame(rows)
 
 
-def fpir_by_gallery_size(impostor_scores: np.ndarray, threshold: float, sizes: Sequence[int],
-                         rng: Optional[np.random.Generator] = None, draws: int = 200) -> pd.DataFrame:
+def no_hit_probability(k, m, n) -> np.ndarray:
+    """P(a gallery of ``n`` entries drawn without replacement from ``m`` holds none of ``k`` hits).
+
+    The hypergeometric zero term C(m−k, n) / C(m, n), computed in logs; 0 when n > m − k.
+    """
+    from scipy.special import gammaln
+
+    k, m = np.asarray(k, dtype=np.float64), np.asarray(m, dtype=np.float64)
+    n = np.broadcast_to(np.asarray(n, dtype=np.float64), k.shape)
+    possible = n <= m - k
+    safe_n = np.where(possible, n, 0)
+    log_p = (gammaln(m - k + 1) - gammaln(m - k - safe_n + 1) - gammaln(m + 1) + gammaln(m - safe_n + 1))
+    return np.where(possible, np.exp(log_p), 0.0)
+
+
+def fpir_by_gallery_size(impostor_scores: np.ndarray, threshold: float, sizes: Sequence[int]) -> pd.DataFrame:
     """FPIR as a function of watchlist size, per probe row of ``impostor_scores`` (probes × non-mates).
 
-    ``empirical``: galleries of each size drawn without replacement from the probe's non-mates
-    (only for sizes it has). ``extrapolated``: mean over probes of 1 − (1 − p_j)^N, where p_j is probe
-    j's own observed false match rate — assumes gallery entries fail independently, but keeps the fact
-    that some people are matched falsely far more often than others. A person never falsely matched
-    among the non-mates available has p_j = 0, so this curve plateaus: it is a lower estimate.
+    ``empirical``: the exact expectation, over every gallery of each size drawn without replacement
+    from the probe's non-mates (only for sizes it has), of the share of searches with a false hit:
+    mean over probes of 1 − C(M−k_j, N)/C(M, N) (hypergeometric), where probe j has k_j hits among
+    its M non-mates. No random draws, so no Monte Carlo error.
+    ``extrapolated``: mean over probes of 1 − (1 − p_j)^N, where p_j = k_j/M is probe j's own observed
+    false match rate — assumes gallery entries fail independently, but keeps the fact that some people
+    are matched falsely far more often than others. A person never falsely matched among the non-mates
+    available has p_j = 0, so this curve plateaus: it is a lower estimate.
     ``extrapolated_upper`` uses each p_j's one-sided 95% Clopper–Pearson upper bound instead: beyond
     the measured gallery size the truth is bracketed by the two, not pinned down.
     """
     from scipy import stats
 
-    rng = rng or np.random.default_rng(0)
     X = np.asarray(impostor_scores, dtype=np.float64)
     hits = X >= threshold
-    p = hits.mean(axis=1)
     k, n_nm = hits.sum(axis=1), X.shape[1]
+    p = k / n_nm if n_nm else np.full(len(k), np.nan)
     p_hi = np.where(k < n_nm, stats.beta.ppf(0.95, k + 1, np.maximum(n_nm - k, 1)), 1.0)
     rows = []
     for n in sizes:
-        emp = np.nan
-        if n <= X.shape[1]:
-            trials = []
-            for _ in range(draws if n < X.shape[1] else 1):
-                cols = rng.choice(X.shape[1], size=n, replace=False)
-                trials.append(hits[:, cols].any(axis=1).mean())
-            emp = float(np.mean(trials))
+        emp = float(np.mean(1 - no_hit_probability(k, n_nm, n))) if n <= n_nm and len(k) else np.nan
         rows.append({"gallery_size": int(n), "fpir_empirical": emp,
                      "fpir_extrapolated": float(np.mean(1 - (1 - p) ** n)),
                      "fpir_extrapolated_upper": float(np.mean(1 - (1 - p_hi) ** n))})

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from harness.metrics import Threshold, group_frame
-from harness.metrics.bootstrap import SubjectCounts, bootstrap, resample
+from harness.metrics.bootstrap import SubjectCounts, bootstrap, holm, parity_p_value, percentile, resample
 
 
 def synthetic(n=24, seed=0):
@@ -81,7 +82,7 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate():
     pd.testing.assert_frame_equal(a.summaries, b.summaries)
     g = a.groups
     assert ((g.fmr_boot_lo <= g.fmr + 1e-12) & (g.fmr <= g.fmr_boot_hi + 1e-12)).all()
-    assert set(a.summaries.verdict) <= {"inconclusive", "disparity", "undefined", "no parity test"}
+    assert set(a.summaries.verdict) <= {"inconclusive", "disparity", "undefined", "unbounded", "no parity test"}
     assert set(a.summaries.summary) >= {"fmr_max_min_ratio", "garbe", "fdr", "fmr_max_geomean_ratio"}
 
 
@@ -126,3 +127,65 @@ def test_subject_bootstrap_is_wider_than_pair_independence():
     imp = pairs[~pairs.genuine]
     lo, hi = clopper_pearson(int((imp.score >= 2.0).sum()), len(imp))
     assert (row.fmr_boot_hi - row.fmr_boot_lo) > 1.5 * (hi - lo)
+
+
+def test_enrol_side_counts_equal_group_frame_on_the_enrol_side():
+    """metrics.group_side=enrol: the bootstrap's point counts group impostor pairs by the enrolled person."""
+    pairs, acq, groups = synthetic(n=30, seed=4)
+    pairs["enrol_g"] = pairs.enrol_subject.map(groups)
+    t = [0.5]
+    ones = pd.Series(1.0, index=groups.index)
+    c = SubjectCounts.from_pairs(pairs, groups, ones, ones, t, side="enrol")
+    r = c.rates(np.ones((1, len(groups))))
+    gf = group_frame(pairs, acq, [Threshold("t", "fixed", 0.5, 0.5, "cosine")], [["g"]], side="enrol")
+    for gi, g in enumerate(c.group_names()):
+        row = gf[(gf.slice == "g") & (gf.group == g)].iloc[0]
+        assert r["n_impostor"][0, gi] == row.n_impostor and r["n_false_match"][0, gi, 0] == row.n_false_match
+    probe_side = counts_for(pairs, groups, t).rates(np.ones((1, len(groups))))
+    assert not np.array_equal(probe_side["n_false_match"], r["n_false_match"])  # the side matters here
+
+
+def test_enrol_side_weighted_counts_equal_regenerated_pairs():
+    pairs, acq, groups = synthetic(n=12, seed=5)
+    ones = pd.Series(1.0, index=groups.index)
+    c = SubjectCounts.from_pairs(pairs, groups, ones, ones, [0.8], side="enrol")
+    m = resample(c.groups, 1, np.random.default_rng(2))[0]
+    draws = [s for s, k in zip(c.subjects, m) for _ in range(int(k))]
+    by = {(r.enrol_subject, r.probe_subject): r.score for r in pairs.itertuples()}
+    brute = {g: [0, 0] for g in c.group_names()}
+    for a in draws:
+        for b in draws:
+            if a != b:
+                brute[groups[a]][1] += 1
+                brute[groups[a]][0] += by[(a, b)] >= 0.8
+    r = c.rates(m[None, :])
+    for gi, g in enumerate(c.group_names()):
+        assert r["n_impostor"][0, gi] == brute[g][1] and r["n_false_match"][0, gi, 0] == brute[g][0]
+
+
+def test_percentile_keeps_infinite_replicates():
+    """An unbounded limit stays +inf: dropping inf replicates used to print a finite upper bound."""
+    v = np.array([1.0, 2.0, 3.0, np.inf, np.inf, np.nan])
+    assert percentile(v, 0.975) == np.inf
+    assert percentile(v, 0.0) == 1.0 and percentile(v, 0.25) == pytest.approx(2.0)
+    assert percentile(np.array([1.0, 3.0]), 0.5) == pytest.approx(2.0)
+    assert np.isnan(percentile(np.array([np.nan]), 0.5))
+
+
+def test_unbounded_ratio_keeps_inf_and_gets_no_parity_verdict():
+    pairs, acq, groups = synthetic(n=60, seed=6)
+    lift = pairs.probe_subject.map(groups).eq("a").to_numpy() & ~pairs.genuine.to_numpy()
+    pairs.loc[~lift & ~pairs.genuine.to_numpy(), "score"] = -10.0  # only group a has false matches
+    c = counts_for(pairs, groups, [1.0])
+    res = bootstrap(c, replicates=200, seed=0).summaries.set_index("summary")
+    row = res.loc["fmr_max_min_ratio"]
+    assert row.value == np.inf and row.hi == np.inf and row.verdict == "unbounded" and np.isnan(row.p_boot)
+    assert res.loc["fmr_max_geomean_ratio", "hi"] == np.inf
+
+
+def test_holm_matches_hand_computation():
+    p = holm([0.01, 0.04, 0.03, np.nan])
+    # sorted 0.01, 0.03, 0.04 with m = 3: 0.03, max(0.03, 0.06), max(0.06, 0.04)
+    assert p[0] == pytest.approx(0.03) and p[2] == pytest.approx(0.06) and p[1] == pytest.approx(0.06)
+    assert np.isnan(p[3])
+    assert parity_p_value(np.array([2.0, 3.0, 0.5, 4.0]), 1.0) == pytest.approx(0.5)

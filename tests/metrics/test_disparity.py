@@ -29,14 +29,24 @@ def test_gini_correction_gives_one_at_maximal_inequality():
     assert d.gini([0.3, 0.3]) == 0.0
 
 
-def test_zero_rates():
-    assert math.isnan(d.max_min_ratio([0.0, 0.02]))
-    assert d.max_min_ratio([0.0, 0.0]) == 1.0
-    assert math.isnan(d.max_geomean_ratio([0.0, 0.02, 0.01]))
-    assert d.max_geomean_ratio([0.0, 0.0]) == 1.0
-    assert d.gini([0.0, 0.0]) == 0.0
+def test_zero_rates_follow_the_one_convention():
+    """x/0 is unbounded (+inf), 0/0 is undefined (NaN) — never 1, never a finite number."""
+    assert d.max_min_ratio([0.0, 0.02]) == math.inf
+    assert math.isnan(d.max_min_ratio([0.0, 0.0]))
+    assert d.max_geomean_ratio([0.0, 0.02, 0.01]) == math.inf
+    assert math.isnan(d.max_geomean_ratio([0.0, 0.0]))
+    assert math.isnan(d.gini([0.0, 0.0]))
     assert d.fdr([0.0, 0.02], [0.0, 0.0]) == pytest.approx(0.99)
-    assert math.isnan(d.inequity_rate([0.0, 0.02], [0.1, 0.1]))
+    assert d.inequity_rate([0.0, 0.02], [0.1, 0.2]) == math.inf
+    assert math.isnan(d.inequity_rate([0.0, 0.02], [0.0, 0.0]))
+
+
+def test_garbe_is_undefined_rather_than_half_a_gini():
+    """All-zero FNMR used to make GARBE silently equal 0.5 · Gini(FMR)."""
+    fm = [0.01, 0.04]
+    assert math.isnan(d.garbe(fm, [0.0, 0.0]))
+    s = d.summaries(fm, [0.0, 0.0])
+    assert s["fmr_gini"] == pytest.approx(d.gini(fm)) and math.isnan(s["fnmr_gini"])
 
 
 def test_input_checks():
@@ -74,8 +84,11 @@ def test_golden_file():
     assert golden["three_groups"]["summaries"]["fmr_max_min_ratio"] == pytest.approx(8.0)
     for name, case in golden.items():
         got = d.summaries(case["input"]["fmr"], case["input"]["fnmr"])
+        assert set(got) == set(case["summaries"]), name
         for k, v in case["summaries"].items():
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 assert math.isnan(got[k]), (name, k)
+            elif math.isinf(v):
+                assert got[k] == v, (name, k)
             else:
                 assert got[k] == pytest.approx(v, rel=1e-12), (name, k)

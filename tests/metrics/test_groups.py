@@ -92,8 +92,34 @@ def test_max_min_ratio_and_zero_handling():
     ])
     r = max_min_ratio(frame).set_index("threshold_id")
     assert r.loc["t", "ratio"] == pytest.approx(4.0) and r.loc["t", "min_group"] == "b"  # insufficient excluded
-    assert math.isnan(r.loc["u", "ratio"]) and r.loc["u", "ratio_rule3"] == pytest.approx(2.0)
-    assert "zero observed errors" in r.loc["u", "note"]
+    # x/0 is unbounded (+inf), never a finite number; the rule-of-3 ratio is the conservative figure.
+    assert r.loc["u", "ratio"] == math.inf and r.loc["u", "ratio_rule3"] == pytest.approx(2.0)
+    assert "unbounded" in r.loc["u", "note"] and "zero observed errors" in r.loc["u", "note"]
+
+
+def test_zero_over_zero_ratio_is_undefined_not_one():
+    frame = pd.DataFrame([
+        {"threshold_id": "t", "slice": "s", "group": g, "status": "ok", "fnmr": 0.0, "fnmr_rule3": 0.1}
+        for g in ("a", "b")])
+    r = max_min_ratio(frame, "fnmr").iloc[0]
+    assert math.isnan(r.ratio) and "undefined (0/0)" in r.note
+
+
+def test_status_counts_people_who_produced_trials_not_people_listed():
+    """A group of 6 listed people of whom only 2 had a probe acquired is insufficient, and says so."""
+    subj = pd.DataFrame({"subject_id": [f"s{i}" for i in range(12)], "g": ["a"] * 6 + ["b"] * 6})
+    acq = pd.concat([subj.assign(role="enrol"), subj.assign(role="probe")], ignore_index=True)
+    acq["ok"] = ~((acq.role == "probe") & acq.subject_id.isin([f"s{i}" for i in range(2, 6)]))
+    e, p = acq[(acq.role == "enrol") & acq.ok], acq[(acq.role == "probe") & acq.ok]
+    x = e.merge(p, how="cross", suffixes=("_e", "_p"))
+    pairs = pd.DataFrame({"genuine": (x.subject_id_e == x.subject_id_p).to_numpy(), "probe_g": x.g_p,
+                          "probe_subject": x.subject_id_p, "enrol_subject": x.subject_id_e, "score": 0.0})
+    gf = group_frame(pairs, acq, [Threshold("t", "fixed", 1.0, 1.0, "cosine")], [["g"]], min_subjects=5)
+    a = gf[(gf.slice == "g") & (gf.group == "a")].iloc[0]
+    b = gf[(gf.slice == "g") & (gf.group == "b")].iloc[0]
+    assert (a.n_subjects, a.n_people, a.n_people_fta, a.n_people_fmr, a.n_people_fnmr) == (6, 2, 6, 2, 2)
+    assert a.status == "insufficient" and b.status == "small" and b.n_people == 6
+    assert a.n_fta == 4 and a.n_impostor == 2 * 11
 
 
 def test_band_labels_and_unknown():

@@ -48,7 +48,7 @@ def test_unmated_probe_counts_only_as_nonmated():
 def test_gallery_size_empirical_and_extrapolated():
     rng = np.random.default_rng(0)
     X = rng.normal(0, 1, (200, 100))
-    out = ident.fpir_by_gallery_size(X, 2.0, [1, 10, 100, 1000], rng, draws=100).set_index("gallery_size")
+    out = ident.fpir_by_gallery_size(X, 2.0, [1, 10, 100, 1000]).set_index("gallery_size")
     p = (X >= 2.0).mean(axis=1)
     assert out.loc[1000, "fpir_empirical"] != out.loc[1000, "fpir_empirical"]  # NaN beyond the gallery
     assert out.loc[100, "fpir_empirical"] == pytest.approx((X >= 2.0).any(axis=1).mean())
@@ -65,3 +65,17 @@ def test_by_group_splits_searches():
     groups = np.where(p % 2 == 0, "even", "odd")
     out = ident.fpir_fnir_by_group(S, p, g, groups, [1.0])
     assert set(out.group) == {"even", "odd"} and out.n_nonmated.sum() == len(p)
+
+
+def test_gallery_size_empirical_is_the_exact_expectation_over_every_gallery():
+    """Hypergeometric expectation equals enumeration of every gallery of each size (no Monte Carlo)."""
+    from itertools import combinations
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(0, 1, (7, 8))
+    hits = X >= 0.8
+    out = ident.fpir_by_gallery_size(X, 0.8, [1, 2, 3, 5, 8]).set_index("gallery_size")
+    for n in (1, 2, 3, 5, 8):
+        brute = np.mean([hits[:, list(c)].any(axis=1).mean() for c in combinations(range(8), n)])
+        assert out.loc[n, "fpir_empirical"] == pytest.approx(brute, rel=1e-12)
+    assert ident.no_hit_probability(np.array([3]), 8, 6)[0] == 0.0  # 6 drawn from 5 misses: impossible
