@@ -46,13 +46,42 @@ class DatasetConfig:
 class DetectorConfig:
     """Face detection and landmarking (the acquisition stage)."""
 
-    name: Literal["dlib-hog", "dlib-cnn", "null"] = "dlib-hog"
-    #: Times the image is upsampled before detection (face_recognition's default is 1).
+    #: A backend of harness.detect.REGISTRY ('facerisk models list'): dlib-hog, dlib-cnn, blazeface-short,
+    #: blazeface-full, haar, null.
+    name: str = "dlib-hog"
+    #: Times the image is upsampled before detection (dlib detectors; face_recognition's default is 1).
     upsample: int = 1
     #: What an image with several faces means: keep the largest, or count a failure to acquire.
     multi_face: Literal["largest", "fta"] = "largest"
-    #: Landmark model used for alignment: dlib's 5-point (face_recognition's "small") or 68-point.
+    #: dlib landmark model used for alignment: 5-point (face_recognition's "small") or 68-point. Detectors
+    #: that are not dlib's (blazeface-*, haar) run this shape predictor inside their own box.
     landmarks: Literal["5", "68"] = "5"
+    #: Inference runtime of the BlazeFace models: LiteRT (the .tflite) or onnxruntime (its conversion).
+    runtime: Literal["litert", "onnxruntime"] = "litert"
+    #: BlazeFace candidate score threshold; None: MediaPipe's 0.5.
+    min_score: Optional[float] = None
+
+    def options(self) -> dict[str, Any]:
+        """Keyword options for ``harness.detect.make(self.name, ...)``: the fields this backend takes.
+
+        A field set away from its default for a backend that does not take it is an error, not ignored.
+        """
+        from harness import detect
+
+        if self.name not in detect.REGISTRY:
+            raise ConfigError(f"detector.name: {self.name!r} is not one of {', '.join(map(repr, detect.REGISTRY))}")
+        accepted = detect.options(self.name)
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name in ("name", "multi_face"):
+                continue
+            value = getattr(self, f.name)
+            if f.name in accepted:
+                out[f.name] = value
+            elif value != f.default:
+                raise ConfigError(f"detector.{f.name}={value!r} does not apply to detector {self.name!r} "
+                                  f"(it takes: {', '.join(accepted) or 'no options'}); remove the setting")
+        return out
 
 
 @dataclass
@@ -64,6 +93,18 @@ class EmbedderConfig:
     jitters: int = 1
     #: Path of an ONNX model file, for name: onnx.
     path: Optional[str] = None
+    #: Model card (name or YAML file) saying how to feed the ONNX file; None: the card matching the file.
+    card: Optional[str] = None
+    #: onnxruntime execution provider: cpu, cuda, tensorrt, openvino, coreml (or a full provider name).
+    provider: str = "cpu"
+    #: onnxruntime intra-op threads per worker process (0: onnxruntime's default).
+    threads: int = 1
+    #: Aligned chips per onnxruntime call (a model with a fixed batch axis uses its own).
+    batch_size: int = 32
+    #: onnxruntime graph optimisation level.
+    graph_optimization: Literal["disable", "basic", "extended", "all"] = "all"
+    #: Allow an eyes-only ArcFace alignment from dlib 5-point landmarks (they have no mouth corners).
+    partial_landmarks: bool = False
 
 
 @dataclass
@@ -106,6 +147,18 @@ class MetricsConfig:
     small_subjects: int = 30
     #: Subject-bootstrap replicates for rate and disparity intervals (0 turns the bootstrap off).
     bootstrap: int = 1000
+    #: Lead with Holm-adjusted disparity verdicts (over every ratio test of the run) instead of per-test ones.
+    holm: bool = False
+
+
+@dataclass
+class ProjectionConfig:
+    """Operational projection (harness/metrics/projection.py): arithmetic on measured rates, not a measurement."""
+
+    #: Watchlist sizes a doorbell network's searches are projected against.
+    watchlist_sizes: list[int] = field(default_factory=lambda: [100, 1000])
+    #: Visitors per day across the network (one search each).
+    visitors_per_day: float = 100.0
 
 
 @dataclass
@@ -141,6 +194,7 @@ class RunConfig:
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (recorded in results provenance)."""
@@ -222,6 +276,9 @@ def validate(cfg: RunConfig) -> None:
     """Cross-field checks that types alone cannot express."""
     if cfg.detector.upsample < 0 or cfg.detector.upsample > 4:
         raise ConfigError("detector.upsample must be between 0 and 4")
+    if cfg.detector.min_score is not None and not 0 < cfg.detector.min_score < 1:
+        raise ConfigError("detector.min_score must be a probability in (0, 1)")
+    cfg.detector.options()  # the name is registered and every set option applies to it
     if cfg.embedder.jitters < 1:
         raise ConfigError("embedder.jitters must be at least 1")
     for t in cfg.metrics.target_fmrs:
@@ -231,6 +288,8 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("metrics.confidence must be in (0.5, 1)")
     if cfg.metrics.bootstrap < 0:
         raise ConfigError("metrics.bootstrap must be 0 (off) or a number of replicates")
+    if any(n < 1 for n in cfg.projection.watchlist_sizes) or cfg.projection.visitors_per_day < 0:
+        raise ConfigError("projection.watchlist_sizes must be positive and projection.visitors_per_day >= 0")
     if cfg.workers < 0:
         raise ConfigError("workers must be 0 (one per core) or more")
     if cfg.capture.sweep is not None:

@@ -33,7 +33,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _make_backends(cfg: RunConfig):
-    det = detect.make(cfg.detector.name, upsample=cfg.detector.upsample, landmarks=cfg.detector.landmarks)
+    det = detect.make(cfg.detector.name, **cfg.detector.options())
     emb = embed.make(cfg.embedder.name, jitters=cfg.embedder.jitters, path=cfg.embedder.path)
     return det, emb
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.detect.base import Detection
+from harness.detect.base import Detection, as_rgb8
 from harness.modelfiles import dlib_model, sha256_model
 
 LANDMARK_FILES = {"5": "shape_predictor_5_face_landmarks.dat", "68": "shape_predictor_68_face_landmarks.dat"}
@@ -50,7 +50,7 @@ class DlibDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         if self._det is None:
             self.load()
-        image = np.ascontiguousarray(image, dtype=np.uint8)
+        image = as_rgb8(image)
         if self.kind == "cnn":
             found = [(d.rect, float(d.confidence)) for d in self._det(image, self.upsample)]
         else:
@@ -76,3 +76,17 @@ class DlibDetector:
             "landmarks": f"{self.landmarks}-point",
             "weights": {p.name: sha256_model(p) for p in files},
         }
+
+
+class DlibHog(DlibDetector):
+    """dlib's HOG + linear SVM frontal face detector (face_recognition's 'hog')."""
+
+    def __init__(self, upsample: int = 1, landmarks: str = "5"):
+        super().__init__("hog", upsample, landmarks)
+
+
+class DlibCnn(DlibDetector):
+    """dlib's MMOD CNN face detector (face_recognition's 'cnn')."""
+
+    def __init__(self, upsample: int = 1, landmarks: str = "5"):
+        super().__init__("cnn", upsample, landmarks)
