@@ -19,8 +19,8 @@ from pathlib import Path
 from harness.errors import ConfigError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-#: Free space below which a folder is refused before the run starts (a report is a few MB).
-MIN_FREE_BYTES = 16 * 1024 * 1024
+#: Free space below which a reports folder is refused before the run starts (a report is a few MB).
+MIN_FREE_BYTES = 8 * 1024 * 1024
 #: Files that mark a folder as a facerisk output that may be replaced by a rerun of the same name.
 RUN_MARKERS = ("results.json", "metrics.json", "ingest.json")
 
@@ -42,7 +42,7 @@ def default_name(cfg) -> str:
     return safe[:128]
 
 
-def check_writable(folder: str | Path, setting: str, fix: str) -> Path:
+def check_writable(folder: str | Path, setting: str, fix: str, min_free: int = MIN_FREE_BYTES) -> Path:
     """Create ``folder`` if needed and prove it takes a file and has room; ConfigError otherwise."""
     folder = Path(folder)
     try:
@@ -54,7 +54,7 @@ def check_writable(folder: str | Path, setting: str, fix: str) -> Path:
         raise ConfigError(f"{setting} {folder}: not writable ({exc.strerror or exc}); choose another with {fix}") \
             from None
     free = shutil.disk_usage(folder).free
-    if free < MIN_FREE_BYTES:
+    if free < min_free:
         raise ConfigError(f"{setting} {folder}: only {free // 1024} KiB free; free some space or choose another "
                           f"with {fix}")
     return folder
