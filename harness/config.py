@@ -7,6 +7,7 @@ Every field has a default, so ``RunConfig()`` is the documented default run
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
 import types
@@ -284,6 +285,28 @@ def validate(cfg: RunConfig) -> None:
     for t in cfg.metrics.target_fmrs:
         if not 0 < t < 1:
             raise ConfigError(f"metrics.target_fmrs: {t} is not a rate in (0, 1)")
+    if not cfg.metrics.target_fmrs and not cfg.metrics.fixed_thresholds:
+        raise ConfigError("metrics.target_fmrs and metrics.fixed_thresholds are both empty: no threshold to read "
+                          "rates at; set e.g. --set metrics.target_fmrs=[1e-3]")
+    lo, hi = (0.0, math.inf) if cfg.metrics.score == "euclidean" else (-1.0, 1.0)
+    for t in cfg.metrics.fixed_thresholds:
+        if not math.isfinite(t) or not lo <= t <= hi:
+            raise ConfigError(f"metrics.fixed_thresholds: {t} is not a {cfg.metrics.score} threshold "
+                              f"({'a finite distance >= 0' if hi == math.inf else 'a similarity in [-1, 1]'})")
+    for attr, edges in cfg.metrics.bins.items():
+        if len(edges) < 2 or any(not math.isfinite(e) for e in edges) or \
+                any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ConfigError(f"metrics.bins.{attr}: {edges} must be at least two finite, strictly increasing edges")
+    for n in ("min_subjects", "small_subjects"):
+        if getattr(cfg.metrics, n) < 1:
+            raise ConfigError(f"metrics.{n} must be at least 1")
+    if cfg.metrics.small_subjects < cfg.metrics.min_subjects:
+        raise ConfigError("metrics.small_subjects must be >= metrics.min_subjects")
+    for where, seed in (("seed", cfg.seed), ("capture.seed", cfg.capture.seed)):
+        if not 0 <= seed < 2**32:
+            raise ConfigError(f"{where}: {seed} must be a whole number from 0 to 4294967295")
+    if cfg.dataset.max_pixels < 1:
+        raise ConfigError("dataset.max_pixels must be a positive number of pixels")
     if not 0.5 < cfg.metrics.confidence < 1:
         raise ConfigError("metrics.confidence must be in (0.5, 1)")
     if cfg.metrics.bootstrap < 0:
@@ -298,6 +321,9 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("protocol.enrol_value and protocol.probe_value must differ")
 
 
+MAX_SWEEP_STEPS = 60
+
+
 def parse_sweep(spec: str) -> tuple[str, list[float]]:
     """``"distance=0.5:6:0.5"`` (inclusive range) or ``"bitrate=250,500,1000"`` -> (axis, values)."""
     if "=" not in spec:
@@ -305,17 +331,26 @@ def parse_sweep(spec: str) -> tuple[str, list[float]]:
     axis, rng = spec.split("=", 1)
     try:
         if ":" in rng:
-            start, stop, step = (float(x) for x in rng.split(":"))
+            parts = rng.split(":")
+            if len(parts) != 3:
+                raise ConfigError(f"sweep {spec!r}: write AXIS=START:STOP:STEP (three numbers)")
+            start, stop, step = (float(x) for x in parts)
+            if not all(math.isfinite(v) for v in (start, stop, step)):
+                raise ConfigError(f"sweep {spec!r}: START, STOP and STEP must be finite numbers")
             if step <= 0 or stop < start:
                 raise ConfigError(f"sweep {spec!r}: need STOP >= START and STEP > 0")
             n = int(round((stop - start) / step)) + 1
+            if n > MAX_SWEEP_STEPS:  # counted before any list is built: 0.5:1e8:1e-6 must not eat memory
+                raise ConfigError(f"sweep {spec!r}: {n:,} steps; at most {MAX_SWEEP_STEPS} (use a larger STEP)")
             values = [round(start + i * step, 10) for i in range(n)]
         else:
             values = [float(x) for x in rng.split(",") if x.strip()]
+            if not all(math.isfinite(v) for v in values):
+                raise ConfigError(f"sweep {spec!r}: values must be finite numbers")
     except ValueError:
         raise ConfigError(f"sweep {spec!r}: values must be numbers") from None
-    if not values or len(values) > 60:
-        raise ConfigError(f"sweep {spec!r}: between 1 and 60 steps")
+    if not values or len(values) > MAX_SWEEP_STEPS:
+        raise ConfigError(f"sweep {spec!r}: between 1 and {MAX_SWEEP_STEPS} steps")
     return axis.strip(), values
 
 

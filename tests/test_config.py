@@ -52,3 +52,47 @@ def test_missing_and_unparsable_files(tmp_path):
     (tmp_path / "bad.toml").write_text("[detector\n")
     with pytest.raises(ConfigError, match="cannot parse"):
         config.load(str(tmp_path / "bad.toml"))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("metrics.target_fmrs=[]", None),  # allowed alone: fixed thresholds remain
+    ("seed=-1", "seed: -1"),
+    ("seed=4294967296", "seed"),
+    ("capture.seed=-5", "capture.seed"),
+    ("capture.sweep='distance=0.5:inf:1'", "finite"),
+    ("capture.sweep='distance=0.5:1e8:0.000001'", "at most 60"),
+    ("capture.sweep='distance=1:2'", "three numbers"),
+    ("capture.sweep='light=5,nan'", "finite"),
+    ("metrics.fixed_thresholds=[.nan]", "not a euclidean threshold"),
+    ("metrics.fixed_thresholds=[-0.1]", "not a euclidean threshold"),
+    ("metrics.bins={age: [45, 18, 120]}", "strictly increasing"),
+    ("metrics.bins={age: [18]}", "at least two"),
+    ("metrics.min_subjects=0", "min_subjects"),
+    ("dataset.max_pixels=0", "max_pixels"),
+])
+def test_out_of_range_values_fail_at_load_not_after_the_run(override, message):
+    if message is None:
+        assert config.load(overrides=[override]).metrics.target_fmrs == []
+        return
+    with pytest.raises(ConfigError, match=message):
+        config.load(overrides=[override])
+
+
+def test_no_threshold_at_all_is_refused():
+    with pytest.raises(ConfigError, match="both empty"):
+        config.load(overrides=["metrics.target_fmrs=[]", "metrics.fixed_thresholds=[]"])
+
+
+def test_cosine_thresholds_are_similarities():
+    with pytest.raises(ConfigError, match="similarity in"):
+        config.load(overrides=["metrics.score=cosine", "metrics.fixed_thresholds=[1.5]"])
+    assert config.load(overrides=["metrics.score=cosine", "metrics.fixed_thresholds=[0.4]"])
+
+
+def test_a_huge_sweep_is_refused_in_constant_time():
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError):
+        config.parse_sweep("distance=0:1e15:1e-9")
+    assert time.perf_counter() - t0 < 0.1
