@@ -32,7 +32,10 @@ def _call_make(make, name: str, options: dict[str, Any]):
         if unknown:
             raise ConfigError(f"{name}: unknown option(s) {', '.join(unknown)}; accepted: "
                               f"{', '.join(p for p in params if p != 'name')}")
-    return make(name, **options)
+    try:
+        return make(name, **options)
+    except TypeError as exc:  # a backend class that rejects an option the registry let through
+        raise ConfigError(f"{name}: {exc}; check --detector-opt / --embedder-opt") from None
 
 
 @dataclass
