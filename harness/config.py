@@ -52,8 +52,11 @@ class DetectorConfig:
     name: str = "dlib-hog"
     #: Times the image is upsampled before detection (dlib detectors; face_recognition's default is 1).
     upsample: int = 1
-    #: What an image with several faces means: keep the largest, or count a failure to acquire.
-    multi_face: Literal["largest", "fta"] = "largest"
+    #: What an image with several faces means. fta (default): a failure to acquire with reason, since embedding
+    #: the wrong person would turn a genuine pair into a false non-match or an impostor pair into a false match;
+    #: annotated: the face whose centre lies in the metadata's face_left/face_top/face_right/face_bottom box;
+    #: largest: face_recognition's habit (may embed a bystander; counted and warned about).
+    multi_face: Literal["fta", "annotated", "largest"] = "fta"
     #: dlib landmark model used for alignment: 5-point (face_recognition's "small") or 68-point. Detectors
     #: that are not dlib's (blazeface-*, haar) run this shape predictor inside their own box.
     landmarks: Literal["5", "68"] = "5"

@@ -79,8 +79,35 @@ def _init_worker(cfg: RunConfig, capture=None) -> None:
     _WORKER["capture"] = capture
 
 
+BOX_COLUMNS = data.dataset.BOX_COLUMNS
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def choose_face(faces: list, multi_face: str, annotated_box=None):
+    """The face to embed, or (None, reason) when the policy says the image is a failure to acquire."""
+    if annotated_box is not None:
+        # A detection is the annotated face when its centre lies inside the annotated box (boxes from other
+        # annotators are often looser or tighter than the detector's, so overlap alone would miss them);
+        # of several such, the best overlapping.
+        l, t, r, b = annotated_box
+        inside = [f for f in faces if l <= (f.box[0] + f.box[2]) / 2 <= r and t <= (f.box[1] + f.box[3]) / 2 <= b]
+        if not inside:
+            return None, "annotated_face_not_found"
+        return max(inside, key=lambda f: _iou(f.box, annotated_box)), ""
+    if len(faces) > 1 and multi_face != "largest":
+        return None, f"multiple_faces:{len(faces)}"
+    return max(faces, key=lambda f: f.area), ""  # stable: the first of equal areas, as detected
+
+
 def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture=None,
-                  landmarks: Optional[np.ndarray] = None, seed: int = 0) -> dict[str, Any]:
+                  landmarks: Optional[np.ndarray] = None, seed: int = 0, annotated_box=None) -> dict[str, Any]:
     """Load one image, (degrade it as a doorbell would,) find its face, embed it.
 
     Never raises for bad input: the record says why. With ``capture`` the clean photo is first
@@ -113,10 +140,10 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture
     if not faces:
         rec.update(status="fta", reason="no_face")
         return rec
-    if len(faces) > 1 and multi_face == "fta":
-        rec.update(status="fta", reason=f"multiple_faces:{len(faces)}")
+    face, why = choose_face(faces, multi_face, annotated_box)
+    if face is None:
+        rec.update(status="fta", reason=why)
         return rec
-    face = max(faces, key=lambda f: f.area)  # stable: the first of equal areas, as detected
     vec = emb.embed(img, face)
     rec.update(
         t_embed=time.perf_counter() - t2,
@@ -130,10 +157,10 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture
 
 
 def _worker_acquire(task: tuple) -> dict[str, Any]:
-    path, landmarks, seed = task
+    path, landmarks, seed, box = task
     cfg = _WORKER["cfg"]
     return acquire_image(path, _WORKER["det"], _WORKER["emb"], cfg.detector.multi_face, cfg.dataset.max_pixels,
-                         _WORKER.get("capture"), landmarks, seed)
+                         _WORKER.get("capture"), landmarks, seed, box)
 
 
 def backend_provenance(cfg: RunConfig) -> dict[str, Any]:
@@ -151,12 +178,14 @@ def resolve_workers(requested: int, n_tasks: int) -> int:
 
 def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], capture=None,
                 landmarks: Optional[list] = None, desc: str = "detect+embed",
-                shas: Optional[list[str]] = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+                shas: Optional[list[str]] = None, boxes: Optional[list] = None,
+                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Acquisition records for ``paths`` (cache first, then the model in worker processes).
 
     With ``capture``, each image is first degraded (``landmarks[i]``: the clean photo's landmarks);
     every capture parameter, including its seed, is part of the cache key.
     ``shas``: the images' sha256 when already known (the dataset manifest), so files are not hashed twice.
+    ``boxes``: annotated face boxes (``multi_face: annotated``); each one is part of its image's cache key.
     Returns the records in input order and a stats dict (cache hits, workers, seconds).
     """
     cache = AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache)
@@ -168,8 +197,12 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
     t_hash = time.perf_counter() - t0
     records: list[Optional[dict[str, Any]]] = [None] * len(paths)
     todo = []
+    def key(i: int) -> str:
+        box = None if boxes is None else boxes[i]
+        return cache.key(shas[i] if box is None else f"{shas[i]}:box={list(box)}", digest)
+
     for i, sha in enumerate(shas):
-        rec = cache.get(cache.key(sha, digest))
+        rec = cache.get(key(i))
         if rec is not None:
             rec["cached"] = True
             records[i] = rec
@@ -182,7 +215,8 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
         base_seed = capture.seed if capture is not None else 0
         # Per-image seed from the image's content: the same photo degrades the same way in every run.
         tasks = [(str(paths[i]), None if landmarks is None else landmarks[i],
-                  (base_seed * 1_000_003 + int(shas[i][:8], 16)) % 2**32 if not shas[i].startswith("missing") else 0)
+                  (base_seed * 1_000_003 + int(shas[i][:8], 16)) % 2**32 if not shas[i].startswith("missing") else 0,
+                  None if boxes is None else boxes[i])
                  for i in todo]
         if workers == 1:
             _init_worker(cfg, capture)
@@ -196,7 +230,7 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
                 rec["cached"] = False
                 rec["sha256"] = shas[i]
                 if rec["status"] != "unreadable":  # a fixed file has a new hash anyway; don't pin errors
-                    cache.put(cache.key(shas[i], digest), rec)
+                    cache.put(key(i), rec)
                 records[i] = rec
                 bar.update()
         finally:
@@ -279,7 +313,8 @@ def _acq_table(frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFra
 def _pairs(acq: pd.DataFrame, records: list[dict[str, Any]], cfg: RunConfig, slices) -> pd.DataFrame:
     """Score every acquired enrolment template against every acquired probe template."""
     ok = acq["ok"].to_numpy()
-    templates = np.array([r["embedding"] for r, good in zip(records, ok) if good]).reshape(int(ok.sum()), -1)
+    kept = [r["embedding"] for r, good in zip(records, ok) if good]
+    templates = np.array(kept) if kept else np.zeros((0, 0))
     tmpl_role = acq.loc[ok, "role"].to_numpy()
     p = cfg.protocol
     pair_attrs = sorted({a for s in slices for a in s} | set(p.match_on if p.impostors == "matched" else []))
@@ -295,6 +330,45 @@ def _pairs(acq: pd.DataFrame, records: list[dict[str, Any]], cfg: RunConfig, sli
     else:
         pairs["score"] = pd.Series(dtype=float)
     return pairs
+
+
+def _annotated_boxes(frame: pd.DataFrame, cfg: RunConfig) -> Optional[list]:
+    """Per-image annotated face boxes for ``multi_face: annotated`` (None otherwise)."""
+    if cfg.detector.multi_face != "annotated":
+        return None
+    missing = [c for c in BOX_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"detector.multi_face=annotated needs metadata columns {', '.join(BOX_COLUMNS)} "
+                          f"(missing: {', '.join(missing)}); use detector.multi_face=fta instead")
+    if cfg.capture.preset:
+        raise ConfigError("detector.multi_face=annotated applies to photos as annotated; under --capture the face "
+                          "moves, so use detector.multi_face=fta")
+    boxes = frame[list(BOX_COLUMNS)].apply(pd.to_numeric, errors="coerce")
+    bad = boxes.isna().any(axis=1) | (boxes["face_right"] <= boxes["face_left"]) | \
+        (boxes["face_bottom"] <= boxes["face_top"])
+    if bad.any():
+        row = frame.index[bad.to_numpy()][0]
+        raise DatasetError(f"metadata.csv image {frame.loc[row, 'image']}: face box must be four numbers with "
+                           "right > left and bottom > top")
+    return [tuple(float(v) for v in r) for r in boxes.itertuples(index=False)]
+
+
+def _multi_face_summary(acq: pd.DataFrame, slices, warns: list[str]) -> dict[str, Any]:
+    """How many images showed several faces, overall and per group (recorded and warned, never silent)."""
+    multi = acq["n_faces"].fillna(0).astype(int) > 1
+    out: dict[str, Any] = {"images": int(multi.sum()), "by_group": {}}
+    if not multi.any():
+        return out
+    for s in slices:
+        if all(a in acq.columns for a in s):
+            key = " × ".join(s)
+            counts = acq[multi].groupby([acq.loc[multi, a].astype(str) for a in s]).size()
+            out["by_group"][key] = {(k if isinstance(k, str) else " × ".join(k)): int(v) for k, v in counts.items()}
+    policy = "counted as failures to acquire" if "multiple_faces" in " ".join(acq["reason"].astype(str)) else \
+        "the largest (or annotated) face was embedded"
+    warns.append(f"{out['images']} image(s) showed more than one face ({policy}); per group: "
+                 + "; ".join(f"{k}: {v}" for k, v in list(out["by_group"].items())[:2]))
+    return out
 
 
 def load_capture(cfg: RunConfig):
@@ -349,7 +423,8 @@ def run(cfg: RunConfig) -> RunResult:
     models = backend_provenance(cfg)
     paths = [ds.path_of(img) for img in frame["image"]]
     digests = dict(manifest)
-    records, acq_stats = acquire_all(paths, cfg, models, shas=[digests[img] for img in frame["image"]])
+    records, acq_stats = acquire_all(paths, cfg, models, shas=[digests[img] for img in frame["image"]],
+                                     boxes=_annotated_boxes(frame, cfg))
     timings["acquire"] = time.perf_counter() - t
     if acq_stats["cache_write_error"]:
         warns.append(f"the acquisition cache could not be written ({acq_stats['cache_write_error']}): results are "
@@ -370,6 +445,15 @@ def run(cfg: RunConfig) -> RunResult:
     attrs, slices = resolve_slices(frame, m.attributes, m.intersections, m.bins, warns)
     t = time.perf_counter()
     clean_acq = _acq_table(frame, records)
+    multi_faces = _multi_face_summary(clean_acq, slices, warns)
+    for role in ("enrol", "probe"):
+        got = clean_acq[clean_acq["role"] == role]
+        if not got["ok"].any():
+            why = ", ".join(f"{k}: {v}" for k, v in got["reason"].value_counts().items())
+            raise DatasetError(
+                f"{ds.root}: no {role} image was acquired by {cfg.detector.name} (all {len(got)} failed: {why}), so "
+                "no threshold can be calibrated; check the images, or try --upsample 2 or another --detector"
+            )
     clean_pairs = _pairs(clean_acq, records, cfg, slices)
     if not clean_pairs["genuine"].any() or clean_pairs["genuine"].all():
         raise DatasetError("the protocol produced no genuine or no impostor pairs; check subject_id and the split")
@@ -417,7 +501,7 @@ def run(cfg: RunConfig) -> RunResult:
         },
         "capture": cap.to_dict() if cap is not None else None,
         "seeds": {"run": cfg.seed, "bootstrap": cfg.seed, "capture": cap.seed if cap is not None else None},
-        "acquisition": acq_stats,
+        "acquisition": {**acq_stats, "multi_face": multi_faces},
         "capture_acquisition": capture_stats,
     }
     return RunResult(cfg, ds, acq, pairs, thresholds, analysis, slices, prov, timings, warns, sweep)

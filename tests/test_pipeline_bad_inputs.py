@@ -60,23 +60,57 @@ def test_awkward_formats_decode_and_failures_are_counted_per_group(awkward):
     root, tmp = awkward
     res = run(root, tmp)
     acq = res.acquisitions.set_index("image")
-    for ok_img in ["001_s.png", "004_s.jpg", "025_s.png", "006_s.png", "005_s.png"]:
+    for ok_img in ["001_s.png", "004_s.jpg", "025_s.png", "006_s.png"]:
         assert acq.loc[ok_img, "status"] == "ok", ok_img
     assert acq.loc["043_s.png", "status"] == "fta" and acq.loc["043_s.png", "reason"] == "no_face"
-    assert acq.loc["005_s.png", "n_faces"] == 2
+    # Two people in one probe: by default a failure to acquire, never silently the other person.
+    assert acq.loc["005_s.png", "n_faces"] == 2 and acq.loc["005_s.png", "reason"] == "multiple_faces:2"
     male = res.groups[(res.groups.slice == "gender") & (res.groups.group == "male")].iloc[0]
     female = res.groups[(res.groups.slice == "gender") & (res.groups.group == "female")].iloc[0]
-    assert (male.n_fta, male.n_probe_images) == (1, 3) and female.n_fta == 0
-    assert male.frr >= male.fta == pytest.approx(1 / 3)
-    # The subject with no acquired probe has no genuine pair, and nobody was dropped silently.
-    assert res.pairs.genuine.sum() == 5 and len(res.acquisitions) == 12
+    assert (male.n_fta, male.n_probe_images) == (2, 3) and female.n_fta == 0
+    assert male.frr >= male.fta == pytest.approx(2 / 3)
+    # Subjects with no acquired probe have no genuine pair, and nobody was dropped silently.
+    assert res.pairs.genuine.sum() == 4 and len(res.acquisitions) == 12
+    assert res.provenance["acquisition"]["multi_face"]["images"] == 1
+    assert res.provenance["acquisition"]["multi_face"]["by_group"]["gender"] == {"male": 1}
+    assert any("more than one face" in w for w in res.warnings)
 
 
-def test_two_faces_can_be_a_failure_by_policy(awkward):
+def test_largest_face_policy_is_still_available_and_warned(awkward):
     root, tmp = awkward
-    res = run(root, tmp, "detector.multi_face=fta")
+    res = run(root, tmp, "detector.multi_face=largest")
     acq = res.acquisitions.set_index("image")
-    assert acq.loc["005_s.png", "status"] == "fta" and acq.loc["005_s.png", "reason"] == "multiple_faces:2"
+    assert acq.loc["005_s.png", "status"] == "ok"
+    assert any("more than one face" in w and "largest" in w for w in res.warnings)
+
+
+def test_annotated_box_picks_the_intended_face(awkward):
+    """005_s.png is subject 005 (left half) beside subject 127 (right half): the annotation chooses."""
+    import pandas as pd
+
+    root, tmp = awkward
+    meta = pd.read_csv(root / "metadata.csv", dtype=str)
+    w = 320  # loose boxes, as annotators draw them: the whole photo
+    meta["face_left"], meta["face_top"], meta["face_right"], meta["face_bottom"] = 0, 0, w, w
+    meta.to_csv(root / "metadata.csv", index=False)
+    res = run(root, tmp, "detector.multi_face=annotated")
+    acq = res.acquisitions.set_index("image")
+    assert acq.loc["005_s.png", "status"] == "ok"
+    g = res.pairs[(res.pairs.probe_image == "005_s.png") & res.pairs.genuine]
+    assert len(g) == 1 and g.euclidean.iloc[0] < 0.6  # it embedded 005, not the bystander
+    meta.loc[meta.image == "005_s.png", ["face_left", "face_right"]] = [w, 2 * w]  # the bystander's half
+    meta.to_csv(root / "metadata.csv", index=False)
+    res = run(root, tmp, "detector.multi_face=annotated")
+    g = res.pairs[(res.pairs.probe_image == "005_s.png") & res.pairs.genuine]
+    assert len(g) == 1 and g.euclidean.iloc[0] > 0.6  # a different face: the box is part of the cache key
+
+
+def test_annotated_policy_without_boxes_is_a_clear_error(awkward):
+    from harness.errors import ConfigError
+
+    root, tmp = awkward
+    with pytest.raises(ConfigError, match="needs metadata columns face_left"):
+        run(root, tmp, "detector.multi_face=annotated")
 
 
 def test_unreadable_image_stops_the_run_naming_the_file(awkward):

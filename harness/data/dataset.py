@@ -21,6 +21,8 @@ from harness.errors import DatasetError, ImageError
 
 MISSING = {"", "NA", "N/A", "NaN", "nan", "null", "None"}
 DEFAULT_PROTOCOL_COLUMNS = ("expression", "split", "session", "pose", "illumination", "capture")
+#: Per-image annotation of where the intended face is, in pixels (used by ``detector.multi_face: annotated``).
+BOX_COLUMNS = ("face_left", "face_top", "face_right", "face_bottom")
 
 
 def data_home(explicit: Optional[str] = None) -> Path:
@@ -47,7 +49,8 @@ class Dataset:
         """Columns that describe a person, so must agree across that person's images."""
         if self.card and self.card.labels:
             return [c for c in self.card.labels if c in self.frame.columns]
-        return [c for c in self.frame.columns if c not in ("image", "subject_id", *DEFAULT_PROTOCOL_COLUMNS)]
+        return [c for c in self.frame.columns
+                if c not in ("image", "subject_id", *DEFAULT_PROTOCOL_COLUMNS, *BOX_COLUMNS)]
 
     def path_of(self, image: str) -> Path:
         return self.root / image
