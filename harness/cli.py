@@ -308,13 +308,12 @@ def _metrics(args) -> int:
     pairs = read_scores(args.scores, column)
     kind = "euclidean" if column == "euclidean" else "cosine"
     warns: list[str] = []
+    # Attribute columns as the score file has them, banded ones (age_band) included, so that the acquisitions
+    # made up from the pairs carry every column a slice can name.
     attrs_raw = [c[len("probe_"):] for c in pairs.columns if c.startswith("probe_") and c != "probe_subject"
-                 and not c.endswith("_band") and c != "probe_image"]
+                 and c != "probe_image"]
     if args.acquisitions:
-        acq = pd.read_csv(args.acquisitions, dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])
-        if "ok" not in acq.columns or "role" not in acq.columns:
-            raise FaceriskError(f"{args.acquisitions}: needs columns role and ok (a run's acquisitions.csv)")
-        acq["ok"] = acq["ok"].astype(str).str.lower().isin(["true", "1"])
+        acq = _read_acquisitions(args.acquisitions)
     else:
         acq = acquisitions_from_pairs(pairs, attrs_raw)
         warns.append("no acquisitions file: every subject counted as acquired (FTA unknown, shown as 0)")
@@ -350,6 +349,32 @@ class Terminated(Exception):
 
 def _on_sigterm(signum, frame):  # noqa: ARG001 - signal handler signature
     raise Terminated()
+
+
+def _read_acquisitions(path: str):
+    """A run's acquisitions.csv, checked: role, subject_id and ok columns, true/false ok values, some rows."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    if not Path(path).is_file():
+        raise FaceriskError(f"{path}: acquisitions file not found (a run writes reports/<name>/acquisitions.csv)")
+    try:
+        acq = pd.read_csv(path, dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise FaceriskError(f"{path}: cannot parse as CSV ({exc})") from None
+    missing = [c for c in ("role", "subject_id", "ok") if c not in acq.columns]
+    if missing:
+        raise FaceriskError(f"{path}: missing column(s) {', '.join(missing)} (a run's acquisitions.csv has them)")
+    if acq.empty:
+        raise FaceriskError(f"{path}: no rows (the file has a header only)")
+    ok = acq["ok"].astype(str).str.lower().map({"true": True, "1": True, "false": False, "0": False})
+    if ok.isna().any():
+        raise FaceriskError(f"{path}: row {int(ok.isna().to_numpy().argmax()) + 2}: ok must be true/false or 1/0")
+    if acq["subject_id"].isna().any():
+        raise FaceriskError(f"{path}: row {int(acq['subject_id'].isna().to_numpy().argmax()) + 2}: empty subject_id")
+    acq["ok"] = ok.astype(bool)
+    return acq
 
 
 def main(argv: Optional[list[str]] = None) -> int:

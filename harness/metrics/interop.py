@@ -40,7 +40,8 @@ def read_scores(path: str | Path, score: str) -> pd.DataFrame:
 
     Required columns: enrol_subject, probe_subject, genuine, and the score column (``euclidean``
     distance, ``cosine`` similarity, or ``score`` already a similarity). Attributes as
-    ``enrol_<attr>`` / ``probe_<attr>``.
+    ``enrol_<attr>`` / ``probe_<attr>``. Without ``enrol_image`` / ``probe_image`` each person is taken
+    to have one template on each side (the subject id stands for the image).
     """
     from harness.errors import DatasetError
     from harness.metrics.rates import to_similarity
@@ -67,8 +68,44 @@ def read_scores(path: str | Path, score: str) -> pd.DataFrame:
     if values.isna().any():
         bad = int(np.flatnonzero(values.isna().to_numpy())[0]) + 2
         raise DatasetError(f"{p}: row {bad}: {score} is not a number")
+    _check_pairs(frame, values.to_numpy(dtype=float), score, p)
+    for side in ("enrol", "probe"):
+        if f"{side}_image" not in frame.columns:  # score files from elsewhere: one template per person
+            frame[f"{side}_image"] = frame[f"{side}_subject"].astype(str)
     frame["score"] = to_similarity(values.to_numpy(), "euclidean" if score == "euclidean" else "cosine")
     return frame
+
+
+def _check_pairs(frame: pd.DataFrame, values: np.ndarray, score: str, p: Path) -> None:
+    """Refuse what would silently give wrong rates: impossible scores, mislabelled pairs, one-sided files."""
+    from harness.errors import DatasetError
+
+    def row(mask) -> int:
+        return int(np.flatnonzero(np.asarray(mask))[0]) + 2  # CSV line number (header is line 1)
+
+    if len(frame) == 0:
+        raise DatasetError(f"{p}: no pairs (the file has a header only)")
+    for col in ("enrol_subject", "probe_subject"):
+        empty = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
+        if empty.any():
+            raise DatasetError(f"{p}: row {row(empty)}: empty {col}")
+    if not np.isfinite(values).all():
+        raise DatasetError(f"{p}: row {row(~np.isfinite(values))}: {score} is not finite ({values[~np.isfinite(values)][0]})")
+    if score == "euclidean" and (values < 0).any():
+        raise DatasetError(f"{p}: row {row(values < 0)}: a euclidean distance cannot be negative "
+                           f"({values[values < 0][0]}); is the column a similarity? use --score score")
+    if score == "cosine" and (np.abs(values) > 1 + 1e-6).any():
+        raise DatasetError(f"{p}: row {row(np.abs(values) > 1 + 1e-6)}: a cosine similarity must lie in [-1, 1]; "
+                           "use --score score for other similarities")
+    same = (frame["enrol_subject"].astype(str) == frame["probe_subject"].astype(str)).to_numpy()
+    gen = frame["genuine"].to_numpy(dtype=bool)
+    if (gen != same).any():
+        i = row(gen != same)
+        raise DatasetError(f"{p}: row {i}: genuine is {bool(gen[i - 2])} but the subjects "
+                           f"{'differ' if gen[i - 2] else 'are the same'}; genuine must mean the same person")
+    if gen.all() or not gen.any():
+        raise DatasetError(f"{p}: only {'genuine' if gen.all() else 'impostor'} pairs; false match and false "
+                           "non-match rates need both")
 
 
 def acquisitions_from_pairs(pairs: pd.DataFrame, attrs: Sequence[str]) -> pd.DataFrame:
