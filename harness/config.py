@@ -41,6 +41,9 @@ class DatasetConfig:
     bad_images: Literal["error", "fta"] = "error"
     #: Largest image (pixels) decoded; larger headers are refused as decompression bombs.
     max_pixels: int = 40_000_000
+    #: Run on files that differ from the folder's pinned checksums (fetch manifest or SHA256SUMS), listing them
+    #: in the results, instead of stopping.
+    allow_modified: bool = False
 
 
 @dataclass

@@ -417,6 +417,14 @@ def run(cfg: RunConfig) -> RunResult:
                       mirror=cfg.dataset.mirror, progress=cfg.progress)
     frame = _split(ds, cfg)
     manifest = ds.manifest()
+    from harness.data import integrity
+
+    checked = integrity.check(ds.root, manifest, cfg.dataset.allow_modified)
+    if checked["status"] == "unverified":
+        warns.append(f"data set not verified: {checked['note']}")
+    elif checked["status"] == "modified":
+        warns.append(f"{len(checked['changed'])} file(s) differ from {checked['source']} and were used as they are "
+                     f"(dataset.allow_modified): {', '.join(checked['changed'][:3])}")
     timings["data"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -497,6 +505,7 @@ def run(cfg: RunConfig) -> RunResult:
             "root": str(ds.root),
             "manifest_sha256": data.Dataset.manifest_hash(manifest),
             "n_files": len(manifest),
+            "integrity": checked,
             "card": ds.card.summary() if ds.card else None,
         },
         "capture": cap.to_dict() if cap is not None else None,

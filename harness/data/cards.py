@@ -71,6 +71,11 @@ def _parse(path: Path) -> Card:
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise DatasetError(f"{path}: dataset card lacks {', '.join(missing)}")
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", str(data["name"])):
+        raise DatasetError(f"{path}: dataset card name {data['name']!r} must be a plain name (letters, digits, "
+                           "'.', '_', '-'; no '/' or '..'), since it names a folder under the data home")
     labels = data["labels"] or {}
     bad = {k: v for k, v in labels.items() if v not in LABEL_SOURCES}
     if bad:

@@ -27,8 +27,9 @@ TIMEOUT_S = 30
 
 def _offline_help(card: Card, home: Path) -> str:
     return (
-        f"to provide {card.name} yourself, place the folder '{card.name}/' (metadata.csv + images/) "
-        f"under {home}, or point --data-home / FACERISK_DATA_HOME at the folder that holds it"
+        f"download from a copy instead with --mirror URL, or, to provide {card.name} yourself, place the folder "
+        f"'{card.name}/' (metadata.csv + images/) under {home}, or point --data-home / FACERISK_DATA_HOME at the "
+        "folder that holds it"
     )
 
 
@@ -74,10 +75,24 @@ def fetch(card: Card, home: Path, mirror: Optional[str] = None, progress: bool =
     """
     if not card.upstream:
         raise DatasetError(f"dataset {card.name} has no public upstream to download; {_offline_help(card, home)}")
+    from harness.rundir import validate_name
+
+    validate_name(card.name, f"dataset card {card.path}: name")  # a card named '../x' must not leave the home
     base = (mirror or card.upstream["base_url"]).rstrip("/")
     final = home / card.name
     partial = home / f".{card.name}.partial"
     partial.mkdir(parents=True, exist_ok=True)
+    try:
+        return _fetch_into(card, partial, final, base, progress)
+    except BaseException:
+        # Keep verified downloads for the resume, but never leave an empty folder behind.
+        if partial.is_dir() and not any(p.is_file() for p in partial.rglob("*")):
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def _fetch_into(card: Card, partial: Path, final: Path, base: str, progress: bool) -> Path:
+    home = final.parent
 
     def download(rel: str) -> bytes:
         expected = card.sha256.get(rel)
@@ -106,19 +121,32 @@ def fetch(card: Card, home: Path, mirror: Optional[str] = None, progress: bool =
         return data
 
     rows = _build_rows(card, download(card.upstream["metadata"]["path"]))
+    built: dict[str, str] = {}
     for row in tqdm(rows, desc=f"fetch {card.name}", unit="img", disable=not progress):
         data = download(row["_upstream"])
         dest = partial / row["image"]
+        if not dest.resolve().is_relative_to(partial.resolve()):
+            raise DatasetError(f"dataset card {card.path}: image path {row['image']!r} leaves the dataset folder")
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
+        built[row["image"]] = _sha(data)
     fields = [k for k in rows[0] if k != "_upstream"]
     with open(partial / "metadata.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
+    built["metadata.csv"] = _sha((partial / "metadata.csv").read_bytes())
+    from harness.data.integrity import write_manifest
+
+    write_manifest(partial, built, card.name)
     (partial / "ATTRIBUTION.txt").write_text(card.attribution + "\n", encoding="utf-8")
     shutil.rmtree(partial / ".upstream", ignore_errors=True)
     if final.exists():
+        from harness.data.integrity import MANIFEST
+
+        if not (final / MANIFEST).is_file() and any(final.iterdir()):
+            raise DatasetError(f"{final} exists and was not built by 'facerisk datasets fetch'; it is left untouched: "
+                               "move it away, or use it as it is with --dataset " + str(final))
         shutil.rmtree(final)
     os.replace(partial, final)
     return final

@@ -129,3 +129,60 @@ def test_frl_london_card_pins_every_upstream_file():
     assert len([k for k in card.sha256 if k.endswith(".jpg")]) == 204
     assert card.upstream["metadata"]["path"] in card.sha256
     assert "fa8b78fda2d659bb74ce62fcd99c4407551d2a77" in card.upstream["base_url"]
+
+
+def test_fetch_pins_what_it_built_and_a_later_edit_stops_the_run(tmp_path, upstream, monkeypatch):
+    from harness.data import integrity
+
+    root, files, url = upstream
+    card = make_card(tmp_path, files, url, monkeypatch)
+    folder = data.fetch(card, tmp_path / "home", progress=False)
+    ds = data.open_dataset(str(folder), card=card)
+    assert integrity.check(folder, ds.manifest())["status"] == "verified"
+    # one probe replaced by another person's photo, as in the hostile test
+    (folder / "images/002_smiling.jpg").write_bytes(files["inst/smiling_front/001_08.jpg"])
+    with pytest.raises(DatasetError, match=r"images/002_smiling.jpg: changed since it was pinned.*allow_modified"):
+        integrity.check(folder, ds.manifest())
+    rec = integrity.check(folder, ds.manifest(), allow_modified=True)
+    assert rec["status"] == "modified" and rec["changed"] == ["images/002_smiling.jpg"]
+
+
+def test_an_edited_label_file_is_caught_too(tmp_path, upstream, monkeypatch):
+    from harness.data import integrity
+
+    root, files, url = upstream
+    folder = data.fetch(make_card(tmp_path, files, url, monkeypatch), tmp_path / "home", progress=False)
+    meta = folder / "metadata.csv"
+    meta.write_text(meta.read_text().replace("female", "male"))
+    ds = data.open_dataset(str(folder))
+    with pytest.raises(DatasetError, match="metadata.csv: changed"):
+        integrity.check(folder, ds.manifest())
+
+
+def test_a_card_named_to_escape_the_data_home_is_refused(tmp_path, upstream, monkeypatch):
+    root, files, url = upstream
+    make_card(tmp_path, files, url, monkeypatch)
+    p = tmp_path / "cards" / "tiny.yaml"
+    p.write_text(p.read_text().replace("name: tiny", "name: ../x"))
+    with pytest.raises(DatasetError, match="must be a plain name"):
+        data.get_card("../x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_offline_fetch_names_the_mirror_option_and_leaves_no_empty_folder(tmp_path, upstream, monkeypatch):
+    root, files, url = upstream
+    card = make_card(tmp_path, files, "http://127.0.0.1:9", monkeypatch)
+    with pytest.raises(DatasetError, match="--mirror URL"):
+        data.fetch(card, tmp_path / "home", progress=False)
+    assert not (tmp_path / "home" / ".tiny.partial").exists()
+
+
+def test_fetch_never_replaces_a_folder_it_did_not_build(tmp_path, upstream, monkeypatch):
+    root, files, url = upstream
+    card = make_card(tmp_path, files, url, monkeypatch)
+    mine = tmp_path / "home" / "tiny"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(DatasetError, match="left untouched"):
+        data.fetch(card, tmp_path / "home", progress=False)
+    assert (mine / "notes.txt").read_text() == "mine"
