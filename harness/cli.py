@@ -29,7 +29,8 @@ def _add_run(sub) -> None:
     p.add_argument("--data-home", metavar="DIR", help="folder holding datasets (default $FACERISK_DATA_HOME "
                                                       "or the user cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
-    p.add_argument("--detector", help="detector backend (see 'facerisk models list')")
+    p.add_argument("--detector", help="detector backend (see 'facerisk models list'); a comma list (a,b,c) runs "
+                                      "each and compares their failures to acquire by group")
     p.add_argument("--upsample", type=int, help="detector upsampling steps (default 1)")
     p.add_argument("--embedder", help="embedder backend (see 'facerisk models list')")
     p.add_argument("--model-path", metavar="FILE", help="model file for the onnx embedder")
@@ -178,6 +179,9 @@ PLUGINS: dict[str, str] = {
     "compare": "harness.compare_runs",
     "bench": "harness.bench.cli",
     "report": "harness.bench.report_cli",
+    "bundle": "harness.bundle_cli",
+    "verify": "harness.bundle_cli",
+    "diff": "harness.bundle_cli",
 }
 
 
@@ -226,6 +230,10 @@ def _run(args) -> int:
         overrides.append("dataset.download=false")
     if args.quiet:
         overrides.append("progress=false")
+    if args.detector and "," in args.detector:  # one run per detector, then FTA compared across them
+        from harness.compare_detectors import run_compare
+
+        return run_compare(args.config, overrides, args.detector)
     cfg = config.load(args.config, overrides)
     res = pipeline.run(cfg)
     out = report.write(res, cfg.reports_dir, cfg.name)
