@@ -269,7 +269,7 @@ def nvidia_probe(run: Runner = run_tool) -> list[dict[str, Any]]:
 
 
 def runtime_versions() -> dict[str, Any]:
-    """Inference runtimes and numeric libraries that change timings, with onnxruntime's providers."""
+    """Inference runtimes and numeric libraries that change timings, with the loaded runtimes' builds."""
     import importlib.metadata as md
 
     out: dict[str, Any] = {}
@@ -279,18 +279,14 @@ def runtime_versions() -> dict[str, Any]:
             out[n] = md.version(n)
         except md.PackageNotFoundError:
             continue
-    try:
-        import onnxruntime as ort
-
+    # Runtimes already loaded by the backends report their build; importing them only to ask would
+    # cost a second at every start (onnxruntime) for a runtime the run does not use.
+    ort = sys.modules.get("onnxruntime")
+    if ort is not None:
         out["onnxruntime_providers"] = ort.get_available_providers()
-    except ImportError:
-        pass
-    try:
-        import dlib
-
+    dlib = sys.modules.get("dlib")
+    if dlib is not None:
         out["dlib_cuda"] = bool(getattr(dlib, "DLIB_USE_CUDA", False))
-    except ImportError:
-        pass
     return out
 
 

@@ -110,9 +110,9 @@ def run(opts: BenchOptions, log=print) -> dict[str, Any]:
     opts.validate()
     warnings: list[str] = []
     images, source = sample_images(opts)
-    before = fp.conditions()
-    device = fp.fingerprint()
     b = load_backends(opts.detector, opts.embedder, opts.detector_options, opts.embedder_options)
+    before = fp.conditions()
+    device = fp.fingerprint()  # after loading: the runtimes in use report their providers
     models = {"detector": b.detector.provenance(), "embedder": b.embedder.provenance()}
     files = sorted({p for be in (b.detector, b.embedder) for p in model_files(be)})
     mfiles = [{"name": p.name, "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 
 import pytest
 
@@ -37,13 +38,15 @@ def test_invalid_document_names_the_field(doc, tmp_path):
     assert not (tmp_path / "bench.json").exists()
 
 
-def test_failed_write_leaves_the_earlier_file(doc, tmp_path):
+def test_failed_write_leaves_the_earlier_file(doc, tmp_path, monkeypatch):
     """A write that fails part-way (file size limit: works as root too) keeps the earlier bench.json."""
     import resource
 
     p = result.write(doc, tmp_path / "bench.json")
     before = p.read_bytes()
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    # No bytecode writes while the limit holds: a truncated .pyc would break later imports.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
     resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))  # Python ignores SIGXFSZ: writes raise EFBIG
     try:
         with pytest.raises(FaceriskError, match="cannot write the bench result"):
