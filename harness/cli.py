@@ -88,10 +88,8 @@ def _add_ingest(sub) -> None:
 def _ingest(args) -> int:
     from pathlib import Path
 
-    import pandas as pd
-
     from harness import config
-    from harness.ingest import ingest, write
+    from harness.ingest import ingest, read_labels, write
 
     overrides = list(args.overrides)
     if args.dataset:
@@ -103,15 +101,7 @@ def _ingest(args) -> int:
     cfg = config.load(args.config, overrides)
     if args.every < 1:
         raise FaceriskError("--every must be at least 1")
-    labels = None
-    if args.labels:
-        if not Path(args.labels).is_file():
-            raise FaceriskError(f"{args.labels}: labels file not found")
-        labels = pd.read_csv(args.labels, dtype={"subject_id": str, "clip": str})
-        missing = [c for c in ("clip", "subject_id") if c not in labels.columns]
-        if missing:
-            raise FaceriskError(f"{args.labels}: missing column(s) {', '.join(missing)}")
-        labels["clip"] = labels["clip"].map(lambda c: Path(c).name)
+    labels = read_labels(args.labels) if args.labels else None
     res = ingest(args.clips, cfg, labels, every=args.every)
     out = Path(args.out or Path(cfg.reports_dir) / "ingest")
     write(res, out)

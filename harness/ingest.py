@@ -97,6 +97,66 @@ def _rates(comp: pd.DataFrame, thresholds, attrs: Sequence[str], confidence: flo
     return pd.DataFrame(rows)
 
 
+def read_labels(path: str | Path) -> pd.DataFrame:
+    """Read and check a labels file (columns clip, subject_id, optional attributes and ``in_gallery``).
+
+    Refused with the row named: not UTF-8, empty, missing columns, a clip listed twice (its rates would
+    count twice), an empty subject id.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"{p}: labels file not found")
+    try:
+        labels = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{p}: not UTF-8 text; re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise DatasetError(f"{p}: cannot read as CSV ({exc}); expected columns clip, subject_id") from None
+    labels.columns = [c.strip() for c in labels.columns]
+    missing = [c for c in ("clip", "subject_id") if c not in labels.columns]
+    if missing:
+        raise DatasetError(f"{p}: missing column(s) {', '.join(missing)} (columns clip, subject_id, attributes...)")
+    if labels.empty:
+        raise DatasetError(f"{p}: no rows (the file has a header only)")
+    labels["clip"] = labels["clip"].str.strip().map(lambda c: Path(c).name)
+    labels["subject_id"] = labels["subject_id"].str.strip()
+    dup = labels["clip"].duplicated(keep=False)
+    if dup.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(dup.to_numpy())[:6])
+        raise DatasetError(f"{p}: rows {rows}: clip {labels.loc[dup, 'clip'].iloc[0]!r} is listed more than once; "
+                           "one row per clip (its visits would otherwise be counted twice)")
+    empty = labels["subject_id"] == ""
+    if empty.any():
+        raise DatasetError(f"{p}: row {int(np.flatnonzero(empty.to_numpy())[0]) + 2}: empty subject_id")
+    if "in_gallery" in labels.columns:
+        flag = labels["in_gallery"].str.strip().str.lower().map({"true": True, "1": True, "yes": True,
+                                                                 "false": False, "0": False, "no": False})
+        if flag.isna().any():
+            raise DatasetError(f"{p}: row {int(np.flatnonzero(flag.isna().to_numpy())[0]) + 2}: in_gallery must be "
+                               "true/false")
+        labels["in_gallery"] = flag.astype(bool)
+    return labels
+
+
+def _check_label_ids(labels: pd.DataFrame, gallery_ids: set[str]) -> None:
+    # A typo in an id ('1' for '001') would turn the visitor's true match into a false match: refuse it,
+    # unless the row says the visitor is a stranger (not enrolled), whose visits are impostor searches only.
+    stranger = labels["in_gallery"] == False if "in_gallery" in labels.columns else \
+        pd.Series(False, index=labels.index)  # noqa: E712 - element-wise
+    absent = ~labels["subject_id"].isin(gallery_ids) & ~stranger
+    if absent.any():
+        i = int(np.flatnonzero(absent.to_numpy())[0])
+        raise DatasetError(
+            f"labels row {i + 2}: subject {labels['subject_id'].iloc[i]!r} is not in the gallery; fix the id, or "
+            "mark a visitor who is not enrolled with a column in_gallery=false"
+        )
+    wrongly = labels["subject_id"].isin(gallery_ids) & stranger
+    if wrongly.any():
+        i = int(np.flatnonzero(wrongly.to_numpy())[0])
+        raise DatasetError(f"labels row {i + 2}: subject {labels['subject_id'].iloc[i]!r} is marked in_gallery=false "
+                           "but is in the gallery")
+
+
 def ingest(clips: Sequence[str | Path], cfg: RunConfig, labels: Optional[pd.DataFrame] = None,
            thresholds: Optional[list[Threshold]] = None, every: int = 1) -> IngestResult:
     """Detect, track and match every clip; with ``labels`` (columns clip, subject_id), compute rates."""
@@ -106,6 +166,8 @@ def ingest(clips: Sequence[str | Path], cfg: RunConfig, labels: Optional[pd.Data
     gal_acq, gal = gallery_templates(cfg)
     if not len(gal):
         raise DatasetError("the gallery has no acquired face; check the dataset and the enrolment split")
+    if labels is not None:
+        _check_label_ids(labels, set(gal_acq["subject_id"].astype(str)))
     m = cfg.metrics
     if thresholds is None:
         thresholds = make_thresholds(np.array([]), [], m.fixed_thresholds, m.score, "")

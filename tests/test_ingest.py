@@ -1,5 +1,7 @@
 """Ingest on clips the simulator renders: a person walking towards the camera, day and night."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,10 +103,10 @@ def clips(frl, tmp_path_factory):
                 cap = cap.with_value("camera.width", 768).with_value("camera.height", 768)
             name = f"{sid}_{preset}.mp4"
             render_walk(img, lm, cap, out / name, distances=np.linspace(1.6, 0.8, 8))
-            rows.append({"clip": name, "subject_id": sid})
+            rows.append({"clip": name, "subject_id": sid, "in_gallery": True})
     blank = np.full((320, 320, 3), 120, np.uint8)
     render_walk(blank, None, capture.load("doorbell-640x480-stream"), out / "nobody.mp4", distances=[2.0] * 4)
-    rows.append({"clip": "nobody.mp4", "subject_id": "999"})
+    rows.append({"clip": "nobody.mp4", "subject_id": "999", "in_gallery": False})  # a stranger
     return out, pd.DataFrame(rows)
 
 
@@ -140,3 +142,33 @@ def test_ingest_cli(clips, data_home, tmp_path):
         assert (tmp_path / "out" / f).is_file()
     assert main(["ingest", str(tmp_path / "none.mp4"), "--data-home", str(data_home), "-q",
                  "--set", f"cache_dir={tmp_path / 'cache'}"]) == 2
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "cannot read as CSV"),
+    (b"clip,subject_id\n", "header only"),
+    (b"clip,who\na.mp4,001\n", "missing column(s) subject_id"),
+    (b"clip,subject_id\na.mp4,001\nsub/a.mp4,004\n", "rows 2, 3: clip 'a.mp4' is listed more than once"),
+    (b"clip,subject_id\na.mp4,\n", "row 2: empty subject_id"),
+    ("clip,subject_id,name\na.mp4,001,Jos\u00e9\n".encode("latin-1"), "not UTF-8"),
+    (b"clip,subject_id,in_gallery\na.mp4,001,perhaps\n", "in_gallery must be"),
+])
+def test_bad_labels_files_are_named_errors(tmp_path, content, message):
+    from harness.errors import DatasetError
+    from harness.ingest import read_labels
+
+    (tmp_path / "l.csv").write_bytes(content)
+    with pytest.raises(DatasetError, match=re.escape(message)):
+        read_labels(tmp_path / "l.csv")
+
+
+def test_a_labelled_person_missing_from_the_gallery_is_refused():
+    from harness.errors import DatasetError
+    from harness.ingest import _check_label_ids
+
+    labels = pd.DataFrame({"clip": ["a.mp4", "b.mp4"], "subject_id": ["001", "1"]})
+    with pytest.raises(DatasetError, match="row 3: subject '1' is not in the gallery"):
+        _check_label_ids(labels, {"001", "004"})
+    _check_label_ids(labels.assign(in_gallery=[True, False]), {"001", "004"})  # a declared stranger is fine
+    with pytest.raises(DatasetError, match="marked in_gallery=false but is in the gallery"):
+        _check_label_ids(labels.assign(in_gallery=[False, False]), {"001", "004"})
