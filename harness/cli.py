@@ -272,7 +272,12 @@ def _datasets(args) -> int:
     elif args.action == "validate":
         from harness.data.dataset import decode_all
 
+        from harness.data import integrity
+
         ds = data.resolve(args.name, home=args.data_home, download=False)
+        checked = integrity.check(ds.root, ds.manifest())  # raises, naming the file, when one changed
+        print(f"checksums: {checked['status']}" + (f" against {checked['source']} ({checked['n_pinned']} files)"
+                                                   if checked["source"] else f" ({checked['note']})"))
         problems = decode_all(ds) if args.decode else []
         for p in problems:
             print(f"unreadable: {p}", file=sys.stderr)

@@ -19,6 +19,14 @@ def resolve(name: str, home: Optional[str] = None, download: bool = True, mirror
     p = Path(name).expanduser()
     if (p / "metadata.csv").is_file():
         return open_dataset(str(p))
+    if p.is_file() and p.name == "metadata.csv":
+        raise DatasetError(f"--dataset {name}: give the folder that holds metadata.csv, i.e. --dataset {p.parent}")
+    if p.is_dir():
+        raise DatasetError(f"{p}: no metadata.csv in this folder; a dataset folder needs metadata.csv (columns "
+                           "image, subject_id, attributes...) beside its images")
+    if p.exists() or len(p.parts) > 1:
+        raise DatasetError(f"--dataset {name}: not a dataset folder (no {p / 'metadata.csv'}) nor a dataset name; "
+                           "see 'facerisk datasets list'")
     card = get_card(name)
     root = data_home(home)
     if not (root / card.name / "metadata.csv").is_file():

@@ -79,9 +79,18 @@ def read_metadata(root: Path) -> pd.DataFrame:
             "(columns image, subject_id, attributes...) and the images it names"
         )
     try:
-        frame = pd.read_csv(csv, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        frame = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8")
+        header = next(iter(pd.read_csv(csv, dtype=str, header=None, nrows=1, encoding="utf-8").itertuples(
+            index=False)), ())
+    except UnicodeDecodeError:
+        raise DatasetError(f"{csv}: not UTF-8 text; re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DatasetError(f"{csv}: cannot parse as CSV ({exc})") from None
+    names = [str(c).strip() for c in header]
+    dups = sorted({c for c in names if names.count(c) > 1})
+    if dups:  # pandas would silently rename the second one 'gender.1'
+        raise DatasetError(f"{csv}: column(s) {', '.join(map(repr, dups))} appear more than once in the header; "
+                           "keep one of each")
     frame.columns = [c.strip() for c in frame.columns]
     for col in frame.columns:
         frame[col] = frame[col].str.strip()

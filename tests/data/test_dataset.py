@@ -95,3 +95,34 @@ def test_manifest_hash_changes_with_any_byte(tmp_path):
 def test_frl_london_shared_copy_validates(frl):
     ds = open_dataset(str(frl))
     assert len(ds.frame) == 204 and ds.frame["subject_id"].nunique() == 102
+
+
+def test_duplicated_header_is_refused_not_renamed(tmp_path):
+    root = make(tmp_path, rows())
+    text = (root / "metadata.csv").read_text().splitlines()
+    text[0] = text[0] + ",gender"
+    (root / "metadata.csv").write_text("\n".join([text[0]] + [t + ",x" for t in text[1:]]) + "\n")
+    with pytest.raises(DatasetError, match="'gender' appear more than once"):
+        open_dataset(str(root))
+
+
+def test_latin1_metadata_is_named(tmp_path):
+    root = make(tmp_path, rows())
+    (root / "metadata.csv").write_bytes((root / "metadata.csv").read_text().replace("f,", "f\u00e9,").encode("latin-1"))
+    with pytest.raises(DatasetError, match="not UTF-8"):
+        open_dataset(str(root))
+
+
+def test_dataset_arguments_that_are_not_datasets_say_what_they_are(tmp_path):
+    from harness.data import resolve
+
+    root = make(tmp_path, rows())
+    with pytest.raises(DatasetError, match="give the folder that holds metadata.csv"):
+        resolve(str(root / "metadata.csv"))
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(DatasetError, match="no metadata.csv in this folder"):
+        resolve(str(tmp_path / "bare"))
+    with pytest.raises(DatasetError, match="not a dataset folder"):
+        resolve(str(tmp_path / "no" / "such"))
+    with pytest.raises(DatasetError, match="unknown dataset 'nosuchname'"):
+        resolve("nosuchname")
