@@ -34,7 +34,7 @@ _WORKER: dict[str, Any] = {}
 
 def _make_backends(cfg: RunConfig):
     det = detect.make(cfg.detector.name, **cfg.detector.options())
-    emb = embed.make(cfg.embedder.name, jitters=cfg.embedder.jitters, path=cfg.embedder.path)
+    emb = embed.from_config(cfg.embedder)  # every embedder field is an option of the backend
     return det, emb
 
 
