@@ -60,6 +60,8 @@ def _list() -> int:
         for name, entry in backends.items():
             desc = entry[1] if isinstance(entry, tuple) else entry
             status = "ready" if (not name.startswith("dlib") or have) else "weights missing"
+            if kind == "detector":
+                status = detect.status(name)
             if name == "onnx":
                 status = "ready (needs embedder.path)" if importlib.util.find_spec("onnxruntime") else \
                     "needs onnxruntime"

