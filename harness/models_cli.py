@@ -365,6 +365,12 @@ def quantize(src: Path, precision: str, out: Optional[Path] = None, card: Option
     os.close(fd)
     tmp_path = Path(tmp)
     cal_info = None
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    # onnxruntime.quantization logs "consider pre-processing" on the root logger at every call
+    root.setLevel(logging.ERROR)
     try:
         if precision == "fp16":
             import onnx
@@ -412,6 +418,8 @@ def quantize(src: Path, precision: str, out: Optional[Path] = None, card: Option
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+    finally:
+        root.setLevel(level)
     for leftover in out.parent.glob(f".{out.name}.*"):  # onnxruntime's augmented calibration model
         leftover.unlink(missing_ok=True)
     side = {
