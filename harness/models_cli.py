@@ -73,6 +73,16 @@ def _list() -> int:
         lic = "non-commercial only" if card.commercial_use is False else \
             "commercial use unclear" if card.commercial_use == "unclear" else "commercial use allowed"
         print(f"card      {card.name:<22} {status:<34} {lic:<24} {where}")
+    import json
+
+    for side in sorted(home.glob("*.onnx.json")) if home.is_dir() else []:
+        try:
+            info = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        model = side.with_name(side.name[:-len(".json")])
+        if model.is_file() and isinstance(info, dict) and info.get("precision"):
+            print(f"variant   {info['precision']:<22} {'present':<34} {'as ' + str(info.get('card')):<24} {model}")
     return 0
 
 

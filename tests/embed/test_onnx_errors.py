@@ -131,3 +131,22 @@ def test_jitters_are_refused():
 
     with pytest.raises(ConfigError, match="jitters"):
         make("onnx", path="x.onnx", jitters=2)
+
+
+def test_facerisk_run_with_a_corrupt_model_exits_2_with_one_line(tmp_path, capsys):
+    from harness.cli import main
+    from tests.conftest import write_dataset
+
+    rng = np.random.default_rng(0)
+    rows, images = [], {}
+    for s in ("a", "b"):
+        for e in ("neutral", "smiling"):
+            rows.append({"image": f"{s}_{e}.png", "subject_id": s, "expression": e})
+            images[f"{s}_{e}.png"] = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    ds = write_dataset(tmp_path / "ds", rows, images)
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"\x08\x07garbage")
+    code = main(["run", "--dataset", str(ds), "--detector", "null", "--embedder", "onnx", "--model-path", str(bad),
+                 "--reports-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "broken.onnx" in err, err
