@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import shlex
 import shutil
 import subprocess
 import tarfile
@@ -171,15 +170,15 @@ def _path_options(options: dict) -> dict:
             and Path(v).expanduser().is_file()}
 
 
-def make_bundle(opts, label: str) -> tuple[bytes, dict[str, Any]]:
-    """A tar.gz holding bundle.json (bench options), the image sample and model files given by path."""
+def prepare_bundle(opts) -> tuple[list[tuple[str, Path]], dict[str, Any]]:
+    """What every device's bundle holds: the image sample and model files given by path, and bundle.json."""
     from harness.bench.runner import sample_images
     from harness.bench.stages import load_backends, model_files
     from harness.data.images import sha256_file
 
     images, source = sample_images(opts)
     o = asdict(opts)
-    o.update(images="images", label=label, run=None)  # accuracy is joined here, after the pull
+    o.update(images="images", run=None)  # accuracy is joined here, after the pull
     members: list[tuple[str, Path]] = []
     for side in ("detector_options", "embedder_options"):
         for k, v in _path_options(o[side]).items():
@@ -197,6 +196,24 @@ def make_bundle(opts, label: str) -> tuple[bytes, dict[str, Any]]:
         names.append(arc)
     meta = {"facerisk_version": __version__, "options": o, "expected_model_sha256": expected,
             "image_source": source, "images": names}
+    return members, meta
+
+
+def device_meta(meta: dict[str, Any], dev: Device) -> dict[str, Any]:
+    """bundle.json for one device: its label and its own bench options over the shared ones (checked here)."""
+    from harness.bench.runner import BenchOptions
+
+    o = {**meta["options"], **dev.bench, "label": dev.name}
+    try:
+        BenchOptions(**o).validate()
+    except TypeError as exc:
+        raise ConfigError(f"device {dev.name}: bad 'bench' option ({exc}); use the names in bench.json's config") \
+            from None
+    return {**meta, "options": o}
+
+
+def pack(members: list[tuple[str, Path]], meta: dict[str, Any]) -> bytes:
+    """The bundle as tar.gz bytes (streamed to the device over ssh's stdin)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         blob = json.dumps(meta, indent=1).encode()
@@ -205,7 +222,7 @@ def make_bundle(opts, label: str) -> tuple[bytes, dict[str, Any]]:
         tar.addfile(info, io.BytesIO(blob))
         for arc, src in members:
             tar.add(str(src), arcname=arc)
-    return buf.getvalue(), meta
+    return buf.getvalue()
 
 
 def run_bundle(root: Path) -> Path:
@@ -253,12 +270,6 @@ def bench_device(dev: Device, opts, out_dir: Path, bundle: bytes, timeout: float
         raise RemoteError(f"{dev.name}: could not make a remote temp folder (got {rdir!r})")
     try:
         _ssh(dev, f"tar xzf - -C {rdir}", "upload of the bundle", stdin=bundle, timeout=600)
-        # A device's own bench options (from the devices file) go on top of the shared bundle's.
-        if dev.bench:
-            patch = json.dumps(dev.bench)
-            py = (f"import json,sys; p=sys.argv[1]+'/bundle.json'; m=json.load(open(p)); "
-                  f"m['options'].update(json.loads(sys.argv[2])); json.dump(m, open(p,'w'))")
-            _ssh(dev, f"{dev.python} -c {shlex.quote(py)} {rdir} {shlex.quote(patch)}", "applying device options")
         _ssh(dev, f"cd {rdir} && {dev.facerisk} bench --bundle {rdir}", "bench", timeout=timeout)
         raw = _ssh(dev, f"cat {rdir}/bench.json", "download of bench.json", timeout=300)
     finally:
@@ -294,12 +305,13 @@ def bench_devices(devices: list[Device], opts, out_dir: Path, timeout: float = 3
         raise RemoteError("the ssh client is not installed here (apt-get install openssh-client)")
     out_dir = Path(out_dir)
     outcomes: list[Outcome] = []
-    bundle, meta = make_bundle(opts, "remote")
-    log(f"bench: bundle of {len(meta['images'])} images, {len(bundle) / 1e6:.1f} MB")
+    members, meta = prepare_bundle(opts)
+    metas = {dev.name: device_meta(meta, dev) for dev in devices}  # bad per-device options fail before any ssh
     for dev in devices:
         t0 = time.perf_counter()
-        log(f"bench: {dev.name} ({dev.host})")
         try:
+            bundle = pack(members, metas[dev.name])
+            log(f"bench: {dev.name} ({dev.host}): bundle of {len(meta['images'])} images, {len(bundle) / 1e6:.1f} MB")
             path = bench_device(dev, opts, out_dir, bundle, timeout)
             outcomes.append(Outcome(dev, True, path, seconds=time.perf_counter() - t0))
         except FaceriskError as exc:

@@ -226,3 +226,17 @@ def test_devices_file_errors(tmp_path):
         load_devices(f)
     with pytest.raises(ConfigError, match="not found"):
         load_devices(tmp_path / "none.yaml")
+
+
+def test_bad_per_device_option_fails_before_any_connection():
+    from dataclasses import asdict
+
+    from harness.bench.remote import device_meta
+    from harness.bench.runner import BenchOptions
+
+    meta = {"options": asdict(BenchOptions())}
+    assert device_meta(meta, Device(name="pi", host="h", bench={"count": 7}))["options"]["count"] == 7
+    with pytest.raises(ConfigError, match="device pi: bad 'bench' option"):
+        device_meta(meta, Device(name="pi", host="h", bench={"nonsense": 1}))
+    with pytest.raises(ConfigError, match="--count"):
+        device_meta(meta, Device(name="pi", host="h", bench={"count": 0}))
