@@ -20,8 +20,12 @@ LABEL_SOURCES = {"self-reported", "annotated", "inferred"}
 
 
 def cards_dirs() -> list[Path]:
-    """Folders searched for cards: $FACERISK_CARDS (os.pathsep-separated), then the repo's datasets/."""
+    """Folders searched for cards: $FACERISK_CARDS (os.pathsep-separated), then the cards shipped in the
+    package (an installed wheel), then the checkout's datasets/ (an editable install)."""
     dirs = [Path(p) for p in os.environ.get("FACERISK_CARDS", "").split(os.pathsep) if p]
+    shipped = Path(__file__).resolve().parents[1] / "_cards" / "datasets"
+    if shipped.is_dir():
+        dirs.append(shipped)
     dirs.append(Path(__file__).resolve().parents[2] / "datasets")
     return dirs
 
