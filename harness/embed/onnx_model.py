@@ -74,13 +74,12 @@ def inspect_graph(path: Path) -> dict[str, Any]:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # protobuf's DecodeError and friends: the bytes are not a model
-        raise ConfigError(f"{path}: onnxruntime cannot load this file: it is not a readable ONNX model "
-                          f"({type(exc).__name__}: {str(exc)[:120]}); the file is corrupt or truncated: fetch "
-                          "or export it again") from None
+        raise ConfigError(f"{path}: cannot load: not a readable ONNX model ({type(exc).__name__}: "
+                          f"{str(exc)[:100]}); the file is corrupt or truncated: fetch or export it again") from None
     g = model.graph
     if not len(g.node) or not len(g.output):
-        raise ConfigError(f"{path}: onnxruntime cannot load this file: it holds no graph (corrupt, truncated or "
-                          "not an ONNX file); fetch or export it again")
+        raise ConfigError(f"{path}: cannot load: it holds no graph (corrupt, truncated or not an ONNX file); "
+                          "fetch or export it again")
     ops = {n.op_type for n in g.node}
     init_types = {t.data_type for t in g.initializer}
     T = onnx.TensorProto
@@ -176,10 +175,13 @@ class OnnxEmbedder:
             self.graph = inspect_graph(self.path)
         except ConfigError as exc:
             card = self._card_by_name_only()
-            if card is not None and card.size_bytes and card.size_bytes != self.path.stat().st_size:
-                raise ConfigError(f"{exc} (it has {self.path.stat().st_size} bytes; card {card.name} says "
-                                  f"{card.size_bytes}: 'facerisk models fetch {card.name}')") from None
-            raise
+            if card is None:
+                raise
+            how = {"fetch": f"facerisk models fetch {card.name} --force", "convert-dlib": "facerisk models convert-dlib"
+                   }.get(card.obtain, f"see {card.path}")
+            size = (f"it has {self.path.stat().st_size} bytes, card {card.name} says {card.size_bytes}; "
+                    if card.size_bytes and card.size_bytes != self.path.stat().st_size else "")
+            raise ConfigError(f"{exc} ({size}to replace it: {how})") from None
         self.sidecar = read_sidecar(self.path)
         self.card = self._resolve_card()
         opts = ort.SessionOptions()
