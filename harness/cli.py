@@ -169,6 +169,9 @@ PLUGINS: dict[str, str] = {
     "compare": "harness.compare_runs",
     "bench": "harness.bench.cli",
     "report": "harness.bench.report_cli",
+    "bundle": "harness.bundle_cli",
+    "verify": "harness.bundle_cli",
+    "diff": "harness.bundle_cli",
 }
 
 

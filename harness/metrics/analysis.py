@@ -36,6 +36,8 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     #: Demographically matched (same-group) FMR per group: impostor pairs within the group only.
     same_group: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Operational projection (harness.metrics.projection); filled by the report stage from its config.
+    projection: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def resolve_slices(frame: pd.DataFrame, attributes: Sequence[str], intersections: Sequence[Sequence[str]],

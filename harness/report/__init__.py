@@ -11,6 +11,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from harness import __version__
 from harness.provenance import now_utc
-from harness.report import plots
+from harness.report import labels, plots
 from harness.report.brief import brief, pct
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
 
@@ -49,7 +50,16 @@ def _clean(obj: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return _clean(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+    """Rows as JSON objects under the 0/0 convention: NaN -> null; +inf -> null with the key listed
+    in the row's ``unbounded`` array (JSON has no infinity, and an unbounded limit is never a number)."""
+    out = []
+    for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
+        inf = [k for k, v in row.items() if isinstance(v, (float, np.floating)) and math.isinf(v) and v > 0]
+        rec = _clean(row)
+        if inf:
+            rec["unbounded"] = inf
+        out.append(rec)
+    return out
 
 
 def build_results(res, files: dict[str, str]) -> dict[str, Any]:
@@ -86,6 +96,12 @@ def build_results(res, files: dict[str, str]) -> dict[str, Any]:
         "groups": _records(res.groups),
         "disparity": _records(res.disparity),
         "summaries": _records(a.summaries),
+        "same_group": _records(a.same_group),
+        "projection": {"rows": _records(a.projection), "assumptions": list(_projection_assumptions()),
+                       "watchlist_sizes": list(res.config.projection.watchlist_sizes),
+                       "visitors_per_day": res.config.projection.visitors_per_day},
+        "multiplicity": _multiplicity(a.summaries, res.config.metrics),
+        "conventions": CONVENTIONS,
         "cross_group": _records(a.crossgroup),
         "per_group_thresholds": _records(a.per_group_thresholds),
         "identification": {
@@ -98,62 +114,192 @@ def build_results(res, files: dict[str, str]) -> dict[str, Any]:
         "capture": res.provenance.get("capture"),
         "sweep": _records(res.sweep) if res.sweep is not None else None,
         "warnings": res.warnings,
-        "provenance": {**res.provenance, "timings_s": timings},
+        "provenance": {**res.provenance, "timings_s": timings,
+                       # The process writing the report is the one the user started: its argv is the command.
+                       "command": res.provenance.get("command") or {"argv": list(sys.argv), "cwd": os.getcwd()}},
         "attribution": res.dataset.card.attribution if res.dataset.card else None,
         "files": files,
     })
+
+
+CONVENTIONS = {
+    "no_trials": "a rate with no trials (0/0) is undefined: NaN in CSV, null in JSON, 'n/a (no trials)' on the page",
+    "zero_over_zero": "a ratio or index of zero errors over zero errors is undefined (never 1): NaN / null / "
+                      "'undefined'",
+    "x_over_zero": "a ratio x/0 with x > 0 is unbounded: +inf in CSV, null with the key named in the row's "
+                   "'unbounded' array in JSON, 'unbounded' on the page",
+    "intervals": "fmr_ci_lo/hi and fnmr_ci_lo/hi (the headline) are subject-bootstrap percentile intervals widened to "
+                 "the exact pair-level interval where that is wider; fmr_lo/hi, fnmr_lo/hi are pair-level "
+                 "Clopper-Pearson; *_boot_lo/hi the bootstrap alone",
+    "people": "n_people counts the people who produced trials; status (insufficient/small) is decided by it",
+}
+
+
+def _projection_assumptions():
+    from harness.metrics.projection import ASSUMPTIONS
+
+    return ASSUMPTIONS
+
+
+def _multiplicity(summaries: pd.DataFrame, m) -> dict[str, Any]:
+    n = int(summaries["n_tests"].iloc[0]) if len(summaries) and "n_tests" in summaries else 0
+    return {"n_tests": n, "method": "Holm-Bonferroni over every fixed-group ratio test of the run",
+            "headline_verdicts": "holm" if getattr(m, "holm", False) else "per-test",
+            "statement": (f"{n} ratio tests; the highest and lowest groups are chosen after looking at the data, so at "
+                          "95% each about 1 in 20 could read 'disparity' by chance. verdict_holm allows for that.")}
 
 
 def _img(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def _html(results: dict[str, Any], res) -> str:
+def _sub(frame: pd.DataFrame, **eq) -> pd.DataFrame:
+    if not len(frame):
+        return frame
+    sel = np.ones(len(frame), dtype=bool)
+    for k, v in eq.items():
+        sel &= (frame[k] == v).to_numpy()
+    return frame[sel]
+
+
+def _group_rows(frame: pd.DataFrame, tlabel: dict[str, str]) -> list[dict[str, Any]]:
+    """Per-group table rows, formatted (0/0 and x/0 convention), with human labels."""
+    rows = []
+    for r in _records(frame):
+        rows.append({
+            "threshold": tlabel.get(r["threshold_id"], r["threshold_id"]), "group": labels.group(r["group"]),
+            "status": r["status"], "n_subjects": labels.count(r["n_subjects"]), "n_people": labels.count(r["n_people"]),
+            "people_fmr": labels.count(r.get("n_people_fmr")), "people_fnmr": labels.count(r.get("n_people_fnmr")),
+            "fm": f"{labels.count(r['n_false_match'])} / {labels.count(r['n_impostor'])}", "fmr": pct(r["fmr"]),
+            "fmr_ci": labels.interval(r.get("fmr_ci_lo"), r.get("fmr_ci_hi")),
+            "fmr_pair": labels.interval(r["fmr_lo"], r["fmr_hi"]),
+            "fnm": f"{labels.count(r['n_false_non_match'])} / {labels.count(r['n_genuine'])}", "fnmr": pct(r["fnmr"]),
+            "fnmr_ci": labels.interval(r.get("fnmr_ci_lo"), r.get("fnmr_ci_hi")),
+            "fnmr_pair": labels.interval(r["fnmr_lo"], r["fnmr_hi"]),
+            "fta": f"{pct(r['fta'])} ({labels.count(r['n_fta'])} / {labels.count(r['n_probe_images'])})",
+            "far": pct(r["far"]), "frr": pct(r["frr"]),
+        })
+    return rows
+
+
+def _same_rows(frame: pd.DataFrame, tlabel: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"threshold": tlabel.get(r["threshold_id"], r["threshold_id"]), "group": labels.group(r["group"]),
+             "status": r["status"], "n_people": labels.count(r["n_people"]),
+             "fm": f"{labels.count(r['n_false_match'])} / {labels.count(r['n_impostor'])}", "fmr": pct(r["fmr"]),
+             "fmr_ci": labels.interval(r.get("fmr_ci_lo"), r.get("fmr_ci_hi")),
+             "fmr_pair": labels.interval(r["fmr_lo"], r["fmr_hi"]),
+             "fmr_all": f"{pct(r['fmr_all'])} ({labels.count(r['n_false_match_all'])} / "
+                        f"{labels.count(r['n_impostor_all'])})"}
+            for r in _records(frame)]
+
+
+def _summary_rows(frame: pd.DataFrame, tlabel: dict[str, str], holm: bool) -> list[dict[str, Any]]:
+    rows = []
+    for r in _records(frame):
+        unb = set(r.get("unbounded") or [])
+        val = labels.UNBOUNDED if "value" in unb else labels.ratio(r["value"])
+        lo = labels.UNBOUNDED if "lo" in unb else labels.ratio(r["lo"])
+        hi = labels.UNBOUNDED if "hi" in unb else labels.ratio(r["hi"])
+        groups = ""
+        if r.get("max_group"):
+            groups = labels.group(r["max_group"]) + (f" ÷ {labels.group(r['min_group'])}" if r.get("min_group") else "")
+        rows.append({"threshold": tlabel.get(r["threshold_id"], r["threshold_id"]),
+                     "summary": labels.summary_label(r["summary"]), "groups": groups, "value": val,
+                     "interval": f"{lo} to {hi}" if r["lo"] is not None or "lo" in unb else "not computed",
+                     "parity": f"{r['parity']:g}", "verdict": r["verdict"],
+                     "verdict_holm": r.get("verdict_holm") or "", "n_groups": r["n_groups"],
+                     "lead": (r.get("verdict_holm") if holm else r["verdict"]) or ""})
+    return rows
+
+
+def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
     env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                       autoescape=select_autoescape(["html"]))
     env.filters["pct"] = pct
+    env.filters["group"] = labels.group
     groups = res.groups
     side = res.config.metrics.group_side
+    a = res.analysis
+    holm = bool(getattr(res.config.metrics, "holm", False))
+    tlabel = {t.id: labels.threshold_label(t.to_dict()) for t in res.thresholds}
     sections = []
     for attrs in res.slices:
         name = " × ".join(attrs)
+        human = labels.slice_label(name)
         frame = groups[groups["slice"] == name]
-        statuses = dict(zip(frame["group"], frame["status"]))
-        a = res.analysis
-        bands = a.det_bands[a.det_bands["slice"] == name] if len(a.det_bands) else a.det_bands
-        if len(bands):
-            curves = {g: tuple(sub[c].to_numpy() for c in ("fmr", "fnmr", "fmr_lo", "fmr_hi", "fnmr_lo", "fnmr_hi"))
+        statuses = {labels.group(g): s for g, s in zip(frame["group"], frame["status"])}
+        people = {labels.group(g): int(n) for g, n in zip(frame["group"], frame["n_people"])}
+        any_fnm = bool((frame["n_false_non_match"] > 0).any())
+        bands = _sub(a.det_bands, slice=name)
+        det = None
+        if any_fnm and len(bands):
+            curves = {labels.group(g): tuple(sub[c].to_numpy() for c in ("fmr", "fnmr", "fmr_lo", "fmr_hi", "fnmr_lo",
+                                                                        "fnmr_hi"))
                       for g, sub in bands.groupby("group")}
-            det = plots.det_band_plot(curves, statuses, res.thresholds, f"DET by {name} (bands: subject bootstrap)")
-        else:
-            det = plots.det_plot(res.pairs, attrs, side, res.thresholds, statuses, f"DET by {name}")
-        heat_tid = res.thresholds[0].id
-        cross = a.crossgroup[(a.crossgroup["slice"] == name) & (a.crossgroup["threshold_id"] == heat_tid)] \
-            if len(a.crossgroup) else a.crossgroup
+            det = _img(plots.det_band_plot(curves, statuses, res.thresholds, f"DET by {human}", people))
+        heatmaps = []
+        for t in res.thresholds:
+            cross = _sub(a.crossgroup, slice=name, threshold_id=t.id)
+            if len(cross):
+                heatmaps.append({"threshold": tlabel[t.id], "img": _img(plots.heatmap(
+                    cross.assign(enrol_group=cross["enrol_group"].map(labels.group),
+                                 probe_group=cross["probe_group"].map(labels.group)),
+                    f"Cross-group FMR by {human}\n({tlabel[t.id]})"))})
+        gal = _sub(a.gallery_size, slice=name, threshold_id=res.thresholds[-1].id) if res.thresholds else a.gallery_size
         sections.append({
-            "name": name,
-            "rows": _records(frame),
-            "fmr_plot": _img(plots.rate_bars(frame, "fmr", f"False match rate by {name}")),
-            "det_plot": _img(det),
-            "heatmap": _img(plots.heatmap(cross, f"Cross-group FMR by {name} at {heat_tid}")) if len(cross) else None,
-            "hist_plot": _img(plots.score_hist(res.pairs, attrs, side, res.config.metrics.score, res.thresholds)),
-            "summaries": _records(a.summaries[a.summaries["slice"] == name]) if len(a.summaries) else [],
-            "pgt": _records(a.per_group_thresholds[a.per_group_thresholds["slice"] == name])
-            if len(a.per_group_thresholds) else [],
-            "ident": _records(a.identification[a.identification["slice"] == name]) if len(a.identification) else [],
+            "name": human, "raw": name,
+            "rows": _group_rows(frame, tlabel),
+            "same": _same_rows(_sub(a.same_group, slice=name), tlabel),
+            "fmr_plot": _img(plots.rate_bars(frame.assign(group=frame["group"].map(labels.group)), "fmr",
+                                             f"False match rate by {human}", tlabel)),
+            "det_plot": det, "no_fnm": not any_fnm,
+            "heatmaps": heatmaps,
+            "hist_plot": _img(plots.score_hist(res.pairs, attrs, side, res.config.metrics.score, res.thresholds,
+                                               tlabel, labels.group)),
+            "summaries": _summary_rows(_sub(a.summaries, slice=name), tlabel, holm),
+            "pgt": _records(_sub(a.per_group_thresholds, slice=name)),
+            "ident": _records(_sub(a.identification, slice=name)),
             "gallery_plot": _img(plots.gallery_size_plot(
-                a.gallery_size[(a.gallery_size["slice"] == name) & (a.gallery_size["threshold_id"] == heat_tid)],
-                f"Watchlist false alarms by {name} at {heat_tid}")) if len(a.gallery_size) and len(attrs) == 1 else None,
+                gal.assign(group=gal["group"].map(labels.group)),
+                f"Watchlist false alarms by {human}\n({tlabel[res.thresholds[-1].id]})"))
+            if len(gal) and len(attrs) == 1 else None,
         })
-    overall = _records(groups[groups["slice"] == "all"])
+    overall = _group_rows(groups[groups["slice"] == "all"], tlabel)
+    proj_rows = []
+    proj = a.projection
+    if len(proj) and res.thresholds:
+        t_last = res.thresholds[-1].id
+        sg = a.same_group
+        for r in _records(proj[(proj["threshold_id"] == t_last) & ~proj["slice"].str.contains("×")]):
+            g = _sub(groups, threshold_id=t_last, slice=r["slice"], group=r["group"])
+            s2 = _sub(sg, threshold_id=t_last, slice=r["slice"], group=r["group"])
+            proj_rows.append({
+                "slice": labels.slice_label(r["slice"]), "group": labels.group(r["group"]),
+                "watchlist": f"{r['watchlist_size']:,}", "people": r["n_people"], "method": r["method"],
+                "per1000": labels.per(r["alerts_per_1000"]),
+                "per1000_ci": labels.interval(r["alerts_per_1000_lo"], r["alerts_per_1000_hi"], labels.per),
+                "perday": labels.per(r["alerts_per_day"]),
+                "perday_ci": labels.interval(r["alerts_per_day_lo"], r["alerts_per_day_hi"], labels.per),
+                "upper": labels.per(r["upper_alerts_per_1000"]),
+                "measured_fmr": pct(g["fmr"].iloc[0]) if len(g) else "",
+                "measured_same": pct(s2["fmr"].iloc[0]) if len(s2) else "—",
+            })
     sweep_plots = []
     if res.sweep is not None and len(res.sweep):
         tid = res.thresholds[-1].id if res.thresholds else None  # the fixed threshold a deployment would use
-        for attrs in [[]] + [a for a in res.slices if len(a) == 1]:
+        for attrs in [[]] + [x for x in res.slices if len(x) == 1]:
             name = " × ".join(attrs) or "all"
-            sweep_plots.append({"name": name, "img": _img(plots.sweep_plot(res.sweep, name, tid))})
+            sub = res.sweep.assign(group=res.sweep["group"].map(labels.group))
+            sweep_plots.append({"name": labels.slice_label(name),
+                                "img": _img(plots.sweep_plot(sub, name, tid, tlabel.get(tid, tid)))})
+    b = brief(results, a, groups, holm=holm)
+    shown = {"FMR", "FNMR", "FTA", "FTE", "FAR", "FRR", "FPIR", "FNIR", "DET", "GARBE", "FDR"}
+    glossary = sorted(labels.GLOSSARY.items(), key=lambda kv: kv[0].lower())
     return env.get_template("report.html").render(
-        r=results, brief=brief(results, groups), sections=sections, overall=overall, sweep_plots=sweep_plots,
+        r=results, brief=b["paragraphs"], cannot=b["cannot"], sections=sections, overall=overall,
+        sweep_plots=sweep_plots, projection=proj_rows, glossary=glossary, shown=shown, fingerprint=fingerprint,
+        tlabel=tlabel, holm=holm,
+        t_last=tlabel[res.thresholds[-1].id] if res.thresholds else "",
         provenance_json=json.dumps(results["provenance"], indent=2, default=str),
     )
 
@@ -173,6 +319,12 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
                  "acquisitions": "acquisitions.csv", "report": "report.html", "results": "results.json"}
         keep = [c for c in res.pairs.columns if c != "score"]
         res.pairs[keep].to_csv(tmp / files["pairs"], index=False)  # full precision: recomputable
+        if not len(res.analysis.projection):
+            from harness.metrics.projection import project
+
+            pc, m = res.config.projection, res.config.metrics
+            res.analysis.projection = project(res.pairs, res.thresholds, res.slices, pc.watchlist_sizes,
+                                              pc.visitors_per_day, m.bootstrap, res.config.seed, m.confidence)
         files.update(write_tables(res.analysis, tmp))
         if res.sweep is not None:
             files["sweep"] = "sweep.csv"
@@ -180,7 +332,10 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
         res.acquisitions.to_csv(tmp / files["acquisitions"], index=False)
         results = build_results(res, files)
         (tmp / files["results"]).write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")
-        (tmp / files["report"]).write_text(_html(results, res), encoding="utf-8")
+        from harness.report.bundle import fingerprint
+
+        fp = fingerprint(tmp)  # every file but report.html, which prints it
+        (tmp / files["report"]).write_text(_html(results, res, fp), encoding="utf-8")
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; a report is meant to be shared
         old = None
         if final.exists():
@@ -200,6 +355,7 @@ def write_tables(a, folder: Path) -> dict[str, str]:
     """Write every non-empty table of an :class:`~harness.metrics.analysis.Analysis` as CSV."""
     files = {}
     for key, table in (("groups", a.groups), ("disparity", a.disparity), ("summaries", a.summaries),
+                       ("same_group", a.same_group), ("projection", a.projection),
                        ("cross_group", a.crossgroup), ("per_group_thresholds", a.per_group_thresholds),
                        ("identification", a.identification), ("gallery_size", a.gallery_size), ("cmc", a.cmc),
                        ("det_bands", a.det_bands)):

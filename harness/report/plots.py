@@ -1,9 +1,14 @@
-"""Plots for the HTML report, returned as PNG bytes (matplotlib, headless)."""
+"""Plots for the HTML report, returned as PNG bytes (matplotlib, headless).
+
+Made to be read on a phone (390 px wide) and in print: large type, the colour-blind-safe Okabe–Ito
+palette (with distinct markers and line styles, so nothing depends on colour alone), units on every
+axis, sample sizes in every legend, zero cells drawn visibly.
+"""
 
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import matplotlib
 
@@ -16,6 +21,17 @@ from scipy.stats import norm  # noqa: E402
 from harness.metrics import det_curve  # noqa: E402
 from harness.metrics.groups import group_labels  # noqa: E402
 
+#: Okabe & Ito (2008) colour-blind-safe palette (black last: reserved for thresholds).
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+LINESTYLES = ["-", "--", "-.", ":"]
+IMPOSTOR, GENUINE = "#D55E00", "#0072B2"  # vermillion and blue: distinguishable in every colour vision type
+
+plt.rcParams.update({
+    "font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9, "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5, "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO[:7]), "figure.dpi": 110,
+})
+
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
@@ -24,18 +40,38 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _style(i: int) -> dict:
+    return {"color": OKABE_ITO[i % 7], "marker": MARKERS[i % len(MARKERS)]}
+
+
 def _groups(pairs: pd.DataFrame, attrs: Sequence[str], side: str) -> np.ndarray:
     return group_labels(pairs, [f"{side}_{a}" for a in attrs]).to_numpy()
+
+
+def _label_thresholds(ax, xs: list[tuple[float, str]], y_frac: float = 0.97) -> None:
+    """Vertical threshold lines labelled at staggered heights so close labels do not overlap."""
+    xs = sorted(xs)
+    lo, hi = ax.get_xlim()
+    span = hi - lo or 1.0
+    last = -np.inf
+    level = 0
+    for x, text in xs:
+        ax.axvline(x, color="black", lw=0.9, ls=":")
+        level = level + 1 if (x - last) / span < 0.12 else 0
+        last = x
+        ax.text(x, y_frac - 0.09 * level, " " + text, transform=ax.get_xaxis_transform(), fontsize=8,
+                va="top", ha="left", color="black",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.5})
 
 
 def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, statuses: dict[str, str],
              title: str) -> bytes:
     """DET curves per group on normal-deviate axes, with the global thresholds' overall FMR marked."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
     labels = _groups(pairs, attrs, side)
     gen_all = pairs["genuine"].to_numpy()
     s = pairs["score"].to_numpy()
-    for g in sorted(set(labels)):
+    for i, g in enumerate(sorted(set(labels))):
         sel = labels == g
         gen, imp = s[sel & gen_all], s[sel & ~gen_all]
         if len(gen) == 0 or len(imp) == 0:
@@ -44,97 +80,120 @@ def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, s
         # Rates of exactly 0 or 1 have no probit; clip to half a count so the curve stays visible.
         fm = np.clip(fm, 0.5 / len(imp), 1 - 0.5 / len(imp))
         fnm = np.clip(fnm, 0.5 / len(gen), 1 - 0.5 / len(gen))
-        style = "--" if statuses.get(g) == "insufficient" else "-"
-        ax.plot(norm.ppf(fm), norm.ppf(fnm), style, label=f"{g} ({statuses.get(g, '')})", lw=1.5)
+        ls = "--" if statuses.get(g) == "insufficient" else LINESTYLES[i % len(LINESTYLES)]
+        ax.plot(norm.ppf(fm), norm.ppf(fnm), ls=ls, color=OKABE_ITO[i % 7], lw=1.6,
+                label=f"{g} ({len(imp):,} impostor / {len(gen):,} genuine pairs)")
     return _finish_det(fig, ax, thresholds, 5e-5, 5e-4, title)
 
 
 def _finish_det(fig, ax, thresholds, fmr_floor: float, fnmr_floor: float, title: str) -> bytes:
     """Probit axes, threshold markers and labels shared by the DET plots."""
     ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
-    for t in thresholds:
-        if t.achieved_fmr and t.achieved_fmr > 0:
-            x = norm.ppf(max(t.achieved_fmr, fmr_floor))
-            ax.axvline(x, color="grey", lw=0.8, ls=":")
-            ax.text(x, norm.ppf(0.4), t.id, rotation=90, fontsize=7, color="grey")
     ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
     ax.set_xlim(norm.ppf(fmr_floor), norm.ppf(0.6))
     ax.set_ylim(norm.ppf(fnmr_floor) - 0.05, norm.ppf(0.6))
-    ax.set_xlabel("False match rate (FMR)")
-    ax.set_ylabel("False non-match rate (FNMR)")
-    ax.set_title(title, fontsize=10)
+    marks = [(norm.ppf(max(t.achieved_fmr, fmr_floor)), t.id) for t in thresholds
+             if t.achieved_fmr and t.achieved_fmr > 0]
+    _label_thresholds(ax, marks)
+    ax.set_xlabel("False match rate (share of impostor pairs, probit scale)")
+    ax.set_ylabel("False non-match rate\n(share of genuine pairs, probit scale)")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     return _png(fig)
 
 
-def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name: str, thresholds) -> bytes:
-    """Genuine and impostor score distributions per group (raw score units)."""
+def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name: str, thresholds,
+               tlabel: Optional[dict] = None, relabel: Callable[[str], str] = str) -> bytes:
+    """Genuine and impostor score distributions per group (score units), thresholds marked and named.
+
+    Used instead of a DET curve when no group had a false non-match (a DET is then a flat line):
+    the gap between the genuine scores and the thresholds shows how far from failing they were.
+    """
     labels = _groups(pairs, attrs, side)
     groups = sorted(set(labels))
     n = len(groups)
-    cols = min(3, n)
+    cols = min(2, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.4 * rows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.6, 2.5 * rows + 0.6), squeeze=False, sharex=True)
     raw = pairs[score_name].to_numpy()
     gen_all = pairs["genuine"].to_numpy()
-    bins = np.linspace(np.nanmin(raw), np.nanmax(raw), 50)
+    bins = np.linspace(np.nanmin(raw), np.nanmax(raw), 40) if len(raw) else np.linspace(0, 1, 40)
     for ax, g in zip(axes.ravel(), groups):
         sel = labels == g
-        ax.hist(raw[sel & ~gen_all], bins=bins, density=True, alpha=0.6, label="impostor", color="tab:red")
-        ax.hist(raw[sel & gen_all], bins=bins, density=True, alpha=0.6, label="genuine", color="tab:blue")
-        for t in thresholds:
-            ax.axvline(t.native, color="k", lw=0.7, ls=":")
-        ax.set_title(f"{g} (n={int(sel.sum())})", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ni, ng = int((sel & ~gen_all).sum()), int((sel & gen_all).sum())
+        ax.hist(raw[sel & ~gen_all], bins=bins, density=True, alpha=0.55, color=IMPOSTOR,
+                label=f"impostor (n={ni:,})")
+        ax.hist(raw[sel & gen_all], bins=bins, density=True, histtype="step", lw=1.8, color=GENUINE,
+                label=f"genuine (n={ng:,})")
+        for k, t in enumerate(thresholds):
+            ax.axvline(t.native, color="black", lw=0.9, ls=LINESTYLES[(k + 1) % len(LINESTYLES)])
+        ax.set_title(relabel(g), fontsize=10)
+        ax.set_yticks([])
+        ax.legend(fontsize=8, loc="upper right", frameon=False)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
-    axes[0, 0].legend(fontsize=7)
-    fig.supxlabel(score_name, fontsize=8)
+    unit = ("Euclidean distance between face embeddings (lower = more alike)" if score_name == "euclidean"
+            else "cosine similarity of face embeddings (higher = more alike)")
+    handles = [plt.Line2D([], [], color="black", lw=0.9, ls=LINESTYLES[(k + 1) % len(LINESTYLES)],
+                          label=f"{(tlabel or {}).get(t.id, t.id)} ({t.native:.3f})") for k, t in enumerate(thresholds)]
+    fig.legend(handles=handles, loc="lower center", ncol=1, frameon=False, fontsize=9, title="thresholds",
+               bbox_to_anchor=(0.5, -0.02 - 0.045 * len(handles)))
+    fig.supxlabel(unit, fontsize=10)
+    fig.supylabel("share of pairs (density)", fontsize=10)
     fig.tight_layout()
     return _png(fig)
 
 
-def rate_bars(frame: pd.DataFrame, rate: str, title: str) -> bytes:
-    """Per-group rate with its confidence interval at each threshold (log scale), zero shown at the rule-of-3 bound."""
+def rate_bars(frame: pd.DataFrame, rate: str, title: str, tlabel: Optional[dict] = None) -> bytes:
+    """Per-group rate with its 95% interval at each threshold (log scale); zero drawn at its upper bound (▼)."""
     thresholds = list(dict.fromkeys(frame["threshold_id"]))
     groups = list(dict.fromkeys(frame["group"]))
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(groups) + 2), 3.6))
-    width = 0.8 / max(1, len(thresholds))
+    fig, ax = plt.subplots(figsize=(5.6, 0.42 * len(groups) * max(1, len(thresholds)) / 1.6 + 2.2))
+    height = 0.8 / max(1, len(thresholds))
+    lo_col = f"{rate}_ci_lo" if f"{rate}_ci_lo" in frame else f"{rate}_lo"
+    hi_col = f"{rate}_ci_hi" if f"{rate}_ci_hi" in frame else f"{rate}_hi"
     for k, tid in enumerate(thresholds):
         sub = frame[frame["threshold_id"] == tid].set_index("group").reindex(groups)
-        x = np.arange(len(groups)) + (k - (len(thresholds) - 1) / 2) * width
+        y = np.arange(len(groups)) + (k - (len(thresholds) - 1) / 2) * height
         v = sub[rate].to_numpy(dtype=float)
-        lo = sub[f"{rate}_lo"].to_numpy(dtype=float)
-        hi = sub[f"{rate}_hi"].to_numpy(dtype=float)
+        lo = sub[lo_col].to_numpy(dtype=float)
+        hi = sub[hi_col].to_numpy(dtype=float)
+        st = _style(k)
         shown = np.where(v > 0, v, np.nan)
-        ax.errorbar(x, shown, yerr=[np.nan_to_num(shown - lo), np.nan_to_num(hi - shown)], fmt="o", ms=4,
-                    capsize=2, label=tid)
+        ax.errorbar(shown, y, xerr=[np.nan_to_num(shown - np.maximum(lo, 1e-9)), np.nan_to_num(hi - shown)],
+                    fmt=st["marker"], color=st["color"], ms=5, capsize=2, lw=1.2,
+                    label=(tlabel or {}).get(tid, tid))
         zero = v == 0
-        ax.scatter(x[zero], hi[zero], marker="v", s=18, color=ax.lines[-1].get_color())
-    ax.set_yscale("log")
-    ax.set_xticks(np.arange(len(groups)), groups, rotation=30, ha="right", fontsize=7)
-    ax.set_ylabel(rate.upper())
-    ax.set_title(title + "  (▼ = zero errors seen; marker at the upper CI bound)", fontsize=9)
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7)
+        ax.scatter(hi[zero], y[zero], marker="<", s=40, facecolors="white", edgecolors=st["color"], lw=1.4, zorder=3)
+    ax.set_xscale("log")
+    n = frame.drop_duplicates("group").set_index("group")
+    ppl = n["n_people_fmr"] if "n_people_fmr" in n else n.get("n_people", n.get("n_subjects"))
+    ax.set_yticks(np.arange(len(groups)), [f"{g} ({int(ppl.get(g, 0))} people)" for g in groups])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{rate.upper()} (share of {'impostor' if rate == 'fmr' else 'genuine'} pairs, log scale)")
+    ax.set_title(title + "\n(bars: 95% interval; open ◁: no error seen, drawn at the upper bound)", fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False, ncol=1)
     return _png(fig)
 
 
-def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str) -> bytes:
+def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str,
+                  people: Optional[dict] = None) -> bytes:
     """DET per group with subject-bootstrap bands. ``curves[g]`` = (fmr, fnmr, fmr_lo, fmr_hi, fnmr_lo, fnmr_hi)
-    over a threshold grid; rates are clipped to (1e-5, 0.6) for the probit axes."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    over a threshold grid; rates are clipped for the probit axes."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
     lo_clip, hi_clip = 5e-5, 0.6
     fnmr_floor = 5e-4  # FNMR of 0 is drawn on this floor (bottom edge) rather than vanishing
 
     def z(v, floor=lo_clip):
         return norm.ppf(np.clip(np.asarray(v, dtype=float), floor, hi_clip))
 
-    for g, (fm, fnm, fm_lo, fm_hi, fnm_lo, fnm_hi) in sorted(curves.items()):
-        style = "--" if statuses.get(g) == "insufficient" else "-"
-        (line,) = ax.plot(z(fm), z(fnm, fnmr_floor), style, lw=1.4, label=f"{g} ({statuses.get(g, '')})")
+    for i, (g, (fm, fnm, fm_lo, fm_hi, fnm_lo, fnm_hi)) in enumerate(sorted(curves.items())):
+        ls = "--" if statuses.get(g) == "insufficient" else LINESTYLES[i % len(LINESTYLES)]
+        label = f"{g} ({(people or {}).get(g, '?')} people; {statuses.get(g, '')})"
+        (line,) = ax.plot(z(fm), z(fnm, fnmr_floor), ls=ls, color=OKABE_ITO[i % 7], lw=1.6, label=label)
         xs = np.r_[z(fm_lo), z(fm_hi)[::-1]]
         ys = np.r_[z(fnm_lo, fnmr_floor), z(fnm_hi, fnmr_floor)[::-1]]
         ok = np.isfinite(xs) & np.isfinite(ys)
@@ -144,7 +203,11 @@ def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str
 
 
 def heatmap(long: pd.DataFrame, title: str) -> bytes:
-    """Cross-group FMR (enrolled group rows × probe group columns), log colour scale, counts annotated."""
+    """Cross-group FMR (enrolled group rows × probe group columns), log colour scale, counts in every cell.
+
+    Cells with no false match are light grey with their count ("0/156") written in dark text, so a
+    zero is visibly a measured zero, not a missing cell.
+    """
     from matplotlib.colors import LogNorm
 
     fmr = long.pivot(index="enrol_group", columns="probe_group", values="fmr")
@@ -154,70 +217,94 @@ def heatmap(long: pd.DataFrame, title: str) -> bytes:
     pos = vals[np.isfinite(vals) & (vals > 0)]
     vmin = pos.min() if len(pos) else 1e-4
     vmax = max(pos.max(), vmin * 10) if len(pos) else 1e-1
-    fig, ax = plt.subplots(figsize=(1.1 * len(fmr.columns) + 2.5, 0.7 * len(fmr.index) + 1.8))
+    nc, nr = len(fmr.columns), len(fmr.index)
+    fig, ax = plt.subplots(figsize=(max(4.8, 0.85 * nc + 2.6), max(3.2, 0.6 * nr + 2.0)))
+    # Zero cells: a light grey ground (NaN is transparent over it) with the dark "0/n" count on top.
+    ax.set_facecolor("#dcdcdc")
     im = ax.imshow(np.where(vals > 0, vals, np.nan), cmap="viridis", norm=LogNorm(vmin=vmin, vmax=vmax))
     for i in range(vals.shape[0]):
         for j in range(vals.shape[1]):
-            ax.text(j, i, f"{int(k.iloc[i, j])}/{int(n.iloc[i, j])}", ha="center", va="center", fontsize=6,
-                    color="white" if not (vals[i, j] > 0) or vals[i, j] < np.sqrt(vmin * vmax) else "black")
-    ax.set_xticks(range(len(fmr.columns)), fmr.columns, rotation=30, ha="right", fontsize=7)
-    ax.set_yticks(range(len(fmr.index)), fmr.index, fontsize=7)
-    ax.set_xlabel("probe group (person at the camera)")
+            kk, nn = k.iloc[i, j], n.iloc[i, j]
+            text = "no pairs" if not nn or np.isnan(nn) else f"{int(kk)}/{int(nn)}"
+            if vals[i, j] > 0:
+                color = "black" if vals[i, j] >= np.sqrt(vmin * vmax) else "white"
+            else:
+                color = "#1a1a1a"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8 if nc <= 6 else 7, color=color)
+    ax.set_xticks(range(nc), fmr.columns, rotation=35, ha="right")
+    ax.set_yticks(range(nr), fmr.index)
+    ax.set_xlabel("probe group (the person at the camera)")
     ax.set_ylabel("enrolled group")
-    ax.set_title(title, fontsize=9)
-    fig.colorbar(im, ax=ax, label="FMR (blank: no false match)")
+    ax.set_title(title)
+    cb = fig.colorbar(im, ax=ax, shrink=0.85)
+    cb.set_label("FMR (share of impostor pairs, log)\nlight grey: 0 false matches")
     return _png(fig)
 
 
 def gallery_size_plot(frame: pd.DataFrame, title: str) -> bytes:
-    """FPIR against watchlist size per group: empirical points and the extrapolated curve."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.8))
-    for g, sub in frame.groupby("group"):
-        (line,) = ax.plot(sub["gallery_size"], sub["fpir_extrapolated"], "-", lw=1.2, label=f"{g}")
+    """FPIR against watchlist size per group: measured points (exact expectation) and the extrapolated band."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    for i, (g, sub) in enumerate(frame.groupby("group")):
+        st = _style(i)
+        (line,) = ax.plot(sub["gallery_size"], sub["fpir_extrapolated"], LINESTYLES[i % 4], color=st["color"], lw=1.4,
+                          label=f"{g}")
         ax.fill_between(sub["gallery_size"], sub["fpir_extrapolated"], sub["fpir_extrapolated_upper"],
                         color=line.get_color(), alpha=0.12)
         emp = sub.dropna(subset=["fpir_empirical"])
-        ax.plot(emp["gallery_size"], emp["fpir_empirical"], "o", ms=4, color=line.get_color())
+        ax.plot(emp["gallery_size"], emp["fpir_empirical"], st["marker"], ms=6, color=line.get_color())
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("watchlist (gallery) size")
-    ax.set_ylabel("chance an innocent passer-by is flagged (FPIR)")
-    ax.set_title(title + "\n(points: measured; line and band: extrapolated from each person's observed FMR up to "
-                 "its 95% upper bound)", fontsize=8)
+    ax.set_xlabel("watchlist size (gallery entries, log scale)")
+    ax.set_ylabel("FPIR: share of innocent\nvisitors flagged")
+    ax.set_title(title + "\n(markers: measured; line to band edge: extrapolated)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncol=2)
     return _png(fig)
 
 
-def sweep_plot(frame: pd.DataFrame, slice_name: str, threshold_id: str) -> bytes:
-    """FTA, FNMR and FMR per group along a sweep axis, with exact 95% intervals, plus face size."""
+_AXIS_UNITS = {"distance": "subject distance (m)", "subject.distance": "subject distance (m)",
+               "light": "light on the face (lux)", "sensor.lux": "light on the face (lux)",
+               "bitrate": "H.264 bitrate (kbit/s)", "codec.bitrate_kbps": "H.264 bitrate (kbit/s)"}
+
+
+def sweep_plot(frame: pd.DataFrame, slice_name: str, threshold_id: str, threshold_label: str = "") -> bytes:
+    """FTA, FNMR and FMR per group along a sweep axis, with exact 95% intervals, plus face size (2 × 2 grid)."""
     sub = frame[(frame["slice"] == slice_name) & (frame["threshold_id"] == threshold_id)]
     axis = sub["axis"].iloc[0]
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
-    for g, part in sub.groupby("group"):
+    xlabel = _AXIS_UNITS.get(axis, axis)
+    fig, axes = plt.subplots(2, 2, figsize=(6.4, 6.2), sharex=True)
+    axes = axes.ravel()
+    for i, (g, part) in enumerate(sub.groupby("group")):
         part = part.sort_values("value")
-        ls = "--" if (part["status"] == "insufficient").all() else "-"
+        ls = "--" if (part["status"] == "insufficient").all() else LINESTYLES[i % 4]
+        ppl = int(part["n_people_fta"].max()) if "n_people_fta" in part else int(part["n_subjects"].max())
         for ax, rate in zip(axes[:3], ("fta", "fnmr", "fmr")):
             v = part[rate].to_numpy(dtype=float)
             lo = part[f"{rate}_lo"].to_numpy(dtype=float)
             hi = part[f"{rate}_hi"].to_numpy(dtype=float)
-            (line,) = ax.plot(part["value"], v, ls, marker="o", ms=3, label=g)
-            if ls == "-":
+            (line,) = ax.plot(part["value"], v, ls=ls, marker=MARKERS[i % len(MARKERS)], color=OKABE_ITO[i % 7],
+                              ms=4, label=f"{g} ({ppl} people)")
+            if ls != "--":
                 ax.fill_between(part["value"], lo, hi, color=line.get_color(), alpha=0.12)
-    for ax, rate in zip(axes[:3], ("FTA (no face found)", "FNMR (true match missed)", "FMR (false match)")):
-        ax.set_xlabel(axis)
-        ax.set_title(rate, fontsize=9)
+    for ax, rate in zip(axes[:3], ("FTA: no face found", "FNMR: true match missed", "FMR: false match")):
+        ax.set_title(rate, fontsize=10)
+        ax.set_ylabel("share (0–1)")
         ax.grid(alpha=0.3)
     axes[0].set_ylim(-0.02, 1.02)
     axes[1].set_ylim(-0.02, 1.02)
-    axes[0].legend(fontsize=7)
     sizes = sub.drop_duplicates("value").sort_values("value")
     axes[3].plot(sizes["value"], sizes["target_interocular_px"], "k-", label="lens model")
-    axes[3].plot(sizes["value"], sizes["detected_interocular_px"], "o", color="tab:orange", label="detected (median)")
-    axes[3].set_xlabel(axis)
-    axes[3].set_title("face size: inter-ocular pixels", fontsize=9)
+    axes[3].plot(sizes["value"], sizes["detected_interocular_px"], "o", color=OKABE_ITO[0], label="detected (median)")
+    axes[3].set_title("face size", fontsize=10)
+    axes[3].set_ylabel("inter-ocular distance (px)")
     axes[3].grid(alpha=0.3)
-    axes[3].legend(fontsize=7)
-    fig.suptitle(f"{slice_name} at {threshold_id} (bands: 95% Clopper–Pearson)", fontsize=10)
+    axes[3].legend(fontsize=8)
+    for ax in axes[2:]:
+        ax.set_xlabel(xlabel)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", bbox_to_anchor=(0.5, -0.02 - 0.035 * len(names)), frameon=False,
+               ncol=1, fontsize=9)
+    fig.suptitle(f"Simulated captures: {slice_name} at {threshold_label or threshold_id}\n"
+                 "(bands: 95% pair-level Clopper–Pearson)", fontsize=10)
     fig.tight_layout()
     return _png(fig)

@@ -39,7 +39,8 @@ def test_every_group_and_intersection_is_reported_with_status(real_run):
     g = res.groups
     assert set(g.slice) == {"all", "gender", "ethnicity", "age_band", "gender × ethnicity"}
     tiny = g[(g.slice == "ethnicity") & (g.group == "east_asian/white")]
-    assert (tiny.status == "insufficient").all() and (tiny.n_subjects == 1).all()
+    assert (tiny.status == "insufficient").all() and (tiny.n_subjects == 1).all() and (tiny.n_people == 1).all()
+    assert (g.n_people <= g.n_subjects).all() and (g.n_people_fmr <= g.n_people).all()
     assert (g[(g.slice == "gender")].status == "ok").all()
 
 
@@ -47,10 +48,17 @@ def test_html_is_self_contained_and_readable(real_run):
     res, out, cfg = real_run
     html = (out / "report.html").read_text()
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html), "report must not load anything from the network"
-    # Per slice: FMR bars, cross-group heatmap, DET with bands, histograms; watchlist plot per single attribute.
-    assert html.count("data:image/png;base64,") == 4 * 4 + 3
+    # Per slice: FMR bars, a heatmap at every threshold, score distributions (no DET: no group had a false
+    # non-match, so a DET would be flat); a watchlist plot per single attribute.
+    n_t, n_slices = len(res.thresholds), len(res.slices)
+    assert not (res.groups.n_false_non_match > 0).any()
+    assert html.count("data:image/png;base64,") == n_slices * (2 + n_t) + 3
     assert "In brief" in html and "CC BY 4.0" in html and "DeBruine" in html
     assert "insufficient" in html
+    assert '<meta name="viewport"' in html and 'class="scroll"' in html and "@media print" in html
+    assert "Same-group risk" in html and "Operational projection" in html and "What this run cannot tell you" in html
+    assert "age_band" not in html.split("<h2>Provenance</h2>")[0].replace("age_band_", ""), "raw identifier shown"
+    assert "fmr_max_min_ratio" not in html.split("<h2>Provenance</h2>")[0]
 
 
 def test_clean_turns_nan_and_numpy_into_json():
@@ -76,7 +84,20 @@ def test_metrics_tables_are_written_and_consistent(real_run):
     g = groups.dropna(subset=["fmr_boot_lo"])
     assert len(g) and ((g.fmr_boot_lo <= g.fmr + 1e-12) & (g.fmr <= g.fmr_boot_hi + 1e-12)).all()
     s = pd.DataFrame(results["summaries"])
-    assert set(s.summary) >= {"fmr_max_min_ratio", "fmr_max_geomean_ratio", "fdr", "garbe", "inequity_rate"}
+    assert set(s.summary) >= {"fmr_max_min_ratio", "fmr_max_geomean_ratio", "fdr", "garbe", "inequity_rate", "fmr_gini"}
+    assert {"verdict_holm", "p_boot", "p_holm", "n_tests"} <= set(s.columns)
+    # No replicate is dropped for being infinite: an unbounded limit is flagged, never a finite number.
+    csv = pd.read_csv(out / "summaries.csv")
+    for rec, row in zip(results["summaries"], csv.itertuples()):
+        for key in ("value", "lo", "hi"):
+            if np.isinf(getattr(row, key)):
+                assert rec[key] is None and key in rec["unbounded"]
+    same = pd.DataFrame(results["same_group"])
+    assert set(same.slice) == {"gender", "ethnicity", "age_band", "gender × ethnicity"}
+    assert set(same.threshold_id) == {t.id for t in res.thresholds}
+    assert (same.n_impostor <= same.n_impostor_all).all()
+    proj = pd.DataFrame(results["projection"]["rows"])
+    assert set(proj.watchlist_size) == set(cfg.projection.watchlist_sizes) and results["projection"]["assumptions"]
     ident = pd.DataFrame(results["identification"]["searches"])
     assert (ident[ident.slice == "all"].n_mated == 102).all()
 
@@ -93,3 +114,36 @@ def test_scores_recompute_without_models(real_run, tmp_path):
     b = pd.read_csv(out / "groups.csv")
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m" / "summaries.csv"), pd.read_csv(out / "summaries.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "m" / "same_group.csv"), pd.read_csv(out / "same_group.csv"))
+
+
+def test_report_carries_the_fingerprint_of_its_files(real_run):
+    from harness.report.bundle import fingerprint
+
+    res, out, cfg = real_run
+    fp = fingerprint(out)
+    assert len(fp) == 16 and f'id="fingerprint">{fp}<' in (out / "report.html").read_text()
+
+
+def test_brief_in_the_page_obeys_the_rules(real_run):
+    from tests.report.test_claims import check_brief_rules
+
+    res, out, cfg = real_run
+    html = (out / "report.html").read_text()
+    brief = html.split('<div class="brief">')[1].split("</div>")[0]
+    paragraphs = [re.sub("<[^>]+>", "", p) for p in brief.split("<p>") if p.strip()]
+    import html as h
+
+    check_brief_rules({"paragraphs": [h.unescape(p) for p in paragraphs], "cannot": ["x"]}, simulated=False)
+
+
+def test_every_abbreviation_on_the_page_is_in_the_glossary(real_run):
+    from harness.report.labels import GLOSSARY, abbreviations
+
+    res, out, cfg = real_run
+    html = (out / "report.html").read_text().split("<h2>Provenance</h2>")[0]
+    text = re.sub(r"<style>.*?</style>|<[^>]+>|data:image/png;base64,[A-Za-z0-9+/=]+", " ", html, flags=re.S)
+    known = set(GLOSSARY) | {"ISO", "IEC", "NIST", "FRVT", "CSV", "JSON", "HTML", "UTC", "CC", "BY", "DOI", "RGB",
+                             "ONNX", "HOG", "CNN", "MB", "ID"}
+    missing = sorted(abbreviations(text) - known)
+    assert not missing, f"abbreviations without a glossary entry: {missing}"
