@@ -8,6 +8,7 @@ Stages never import each other; this module passes plain arrays and tables betwe
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -201,12 +202,18 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
         box = None if boxes is None else boxes[i]
         return cache.key(shas[i] if box is None else f"{shas[i]}:box={list(box)}", digest)
 
+    first: dict[str, int] = {}
+    copies: dict[int, list[int]] = {}  # repeated content in one run is computed once, then shared
     for i, sha in enumerate(shas):
-        rec = cache.get(key(i))
+        k = key(i)
+        rec = cache.get(k) if k not in first else None
         if rec is not None:
             rec["cached"] = True
             records[i] = rec
+        elif k in first:
+            copies.setdefault(first[k], []).append(i)
         else:
+            first[k] = i
             todo.append(i)
     workers = resolve_workers(cfg.workers, len(todo))
     t1 = time.perf_counter()
@@ -232,15 +239,19 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
                 if rec["status"] != "unreadable":  # a fixed file has a new hash anyway; don't pin errors
                     cache.put(key(i), rec)
                 records[i] = rec
+                for j in copies.get(i, ()):
+                    records[j] = dict(rec)
                 bar.update()
         finally:
             bar.close()
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+    n_copies = sum(map(len, copies.values()))
     for i, rec in enumerate(records):
         rec["sha256"] = shas[i]
     stats = {
-        "n_images": len(paths), "cache_hits": len(paths) - len(todo), "computed": len(todo),
+        "n_images": len(paths), "cache_hits": len(paths) - len(todo) - n_copies, "computed": len(todo),
+        "duplicate_content": n_copies,
         "workers": workers if todo else 0, "cache_dir": str(cache.root), "params_digest": digest,
         "cache_discarded": cache.discarded, "cache_write_error": cache.write_error,
         "seconds_hash": t_hash, "seconds_acquire": time.perf_counter() - t1,
@@ -398,6 +409,12 @@ def _degraded(frame, records, paths, cfg, models, cap, desc):
     return out, stats
 
 
+def _say(cfg: RunConfig, message: str) -> None:
+    """A progress line on stderr for stages without a bar (quiet with progress=false)."""
+    if cfg.progress:
+        tqdm.write(f"facerisk: {message}", file=sys.stderr)
+
+
 def run(cfg: RunConfig) -> RunResult:
     """Run the whole benchmark described by ``cfg`` and return its results (not yet written).
 
@@ -482,11 +499,14 @@ def run(cfg: RunConfig) -> RunResult:
             warns.append("no probe was acquired under this capture: every rate is undefined, FTA is 100%")
 
     t = time.perf_counter()
+    _say(cfg, f"metrics: {len(pairs):,} pairs, {len(slices)} slices, {len(thresholds)} thresholds, "
+              f"{m.bootstrap:,} subject-bootstrap replicates ...")
     analysis = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
                        min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
                        seed=cfg.seed, impostors=p.impostors)
     warns.extend(analysis.notes)
     timings["metrics"] = time.perf_counter() - t
+    _say(cfg, f"metrics: done in {timings['metrics']:.1f} s")
 
     sweep = None
     if cfg.capture.sweep:

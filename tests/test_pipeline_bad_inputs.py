@@ -129,3 +129,22 @@ def test_missing_split_value_is_a_clear_error(awkward):
     root, tmp = awkward
     with pytest.raises(DatasetError, match="no image has expression = 'frowning'"):
         run(root, tmp, "protocol.probe_value=frowning")
+
+
+def test_repeated_content_is_computed_once(awkward, monkeypatch):
+    """Two files with the same bytes: one model call, two identical records."""
+    import shutil
+
+    root, tmp = awkward
+    shutil.copy(root / "006_n.png", root / "007_n.png")
+    shutil.copy(root / "006_s.png", root / "007_s.png")
+    import pandas as pd
+
+    meta = pd.read_csv(root / "metadata.csv", dtype=str)
+    extra = meta[meta.subject_id == "006"].assign(subject_id="007", image=lambda f: f.image.str.replace("006", "007"))
+    pd.concat([meta, extra]).to_csv(root / "metadata.csv", index=False)
+    res = run(root, tmp, "use_cache=false")
+    acq = res.provenance["acquisition"]
+    assert acq["duplicate_content"] == 2 and acq["computed"] == len(res.acquisitions) - 2
+    a = res.acquisitions.set_index("image")
+    assert a.loc["007_s.png", "interocular_px"] == a.loc["006_s.png", "interocular_px"]
