@@ -64,6 +64,11 @@ def parse_cpuinfo(text: str) -> dict[str, Any]:
             out["board"] = value
         elif k == "cpu part" and out["cpu_part"] is None:
             out["cpu_part"] = value
+        elif k == "cpu mhz" and out.get("mhz") is None:
+            try:
+                out["mhz"] = float(value)  # x86: the clock the kernel saw (VMs without cpufreq have only this)
+            except ValueError:
+                pass
     arm_parts = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55", "0xd07": "Cortex-A57",
                  "0xd08": "Cortex-A72", "0xd09": "Cortex-A73", "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76",
                  "0xd41": "Cortex-A78", "0xd42": "Cortex-A78AE", "0xd4a": "Neoverse-E1", "0x004": "Carmel"}
@@ -213,7 +218,7 @@ def cpu_probe(read: Reader = read_text) -> dict[str, Any]:
     return {"model": info["model"], "arch": platform.machine(), "cores_total": os.cpu_count(), "cores_usable": usable,
             "governor": (read(base + "scaling_governor") or "").strip() or None,
             "freq_mhz": cur / 1000 if cur else None, "max_freq_mhz": mx / 1000 if mx else None,
-            "simd": simd, "hardware": info["hardware"], "cpuinfo_board": info["board"]}
+            "cpuinfo_mhz": info.get("mhz"), "simd": simd, "hardware": info["hardware"], "cpuinfo_board": info["board"]}
 
 
 def thermal_probe(read: Reader = read_text, root: str = "/sys/class/thermal") -> dict[str, float]:

@@ -107,13 +107,17 @@ def device_peak(fingerprint: dict[str, Any]) -> Optional[dict[str, Any]]:
         if any(row["match"].lower() in n.lower() for n in names if n):
             return {k: v for k, v in row.items() if k != "match"}
     fpc = x86_flops_per_cycle(cpu.get("simd") or [])
-    ghz = (cpu.get("max_freq_mhz") or cpu.get("freq_mhz") or 0) / 1000
-    if fpc and ghz and cpu.get("arch") in ("x86_64", "AMD64"):
+    clocks = [("cpufreq max", cpu.get("max_freq_mhz")), ("cpufreq current", cpu.get("freq_mhz")),
+              ("/proc/cpuinfo cpu MHz", cpu.get("cpuinfo_mhz"))]
+    clock_src, mhz = next(((s, v) for s, v in clocks if v), (None, None))
+    if fpc and mhz and cpu.get("arch") in ("x86_64", "AMD64"):
+        ghz = mhz / 1000
         cores = cpu.get("cores_usable") or 1
+        isa = {64: "AVX-512", 32: "AVX2+FMA", 16: "AVX", 8: "SSE"}[fpc]
         return {"name": f"{cpu.get('model')} ({cores} usable cores @ {ghz:.2f} GHz)",
                 "gflops": cores * ghz * fpc, "per_core_gflops": ghz * fpc, "kind": "derived",
-                "source": f"usable cores x max clock x {fpc} FP32 FLOP/cycle ({'AVX-512' if fpc == 64 else 'AVX2+FMA' if fpc == 32 else 'SIMD'} "
-                          "with two FMA ports assumed); shared/virtual cores make this an upper bound"}
+                "source": f"usable cores x clock ({clock_src}) x {fpc} FP32 FLOP/cycle ({isa} with two FMA ports "
+                          "assumed); turbo, shared or virtual cores make this approximate"}
     return None
 
 

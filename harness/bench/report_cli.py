@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
         "report", help="merge several devices' bench.json into one comparison table and HTML page",
         description="Read bench.json files (or folders holding one), and write one table (latency percentiles, "
                     "throughput, cold start, memory, per stage) beside each model variant's accuracy, latency "
-                    "distribution plots, and each figure as a %% of the device's compute peak where known.",
+                    "distribution plots, and each figure as a % of the device's compute peak where known.",
     )
     p.add_argument("files", nargs="+", metavar="DEVICE_FILE", help="bench.json files or folders containing one")
     p.add_argument("--out", metavar="DIR", help="output folder (default reports/bench-report)")

@@ -2,7 +2,7 @@
 
 Backends are built only through the public registries (:func:`harness.detect.make`,
 :func:`harness.embed.make`). Where an embedder exposes ``align(image, face) -> chip`` and
-``infer(chip) -> template`` the two are timed separately; otherwise ``embed()`` is timed as one
+``infer(chips (N, H, W, 3)) -> templates (N, D)`` the two are timed separately; otherwise ``embed()`` is timed as one
 stage (recorded as ``embed`` with ``align`` absent, and the result says so): dlib's ResNet, for one,
 cuts and aligns its chip inside ``compute_face_descriptor``.
 """
@@ -145,11 +145,19 @@ class FramePipeline:
         if self.b.split:
             chip = emb.align(image, face)
             t1 = time.perf_counter()
-            vec = np.asarray(emb.infer(chip), dtype=np.float64).reshape(-1)
+            vec = np.asarray(emb.infer(np.asarray(chip)[None]), dtype=np.float64)[0]  # infer: a batch of chips
             t2 = time.perf_counter()
             return vec, {"align": t1 - t0, "embed": t2 - t1}
         vec = np.asarray(emb.embed(image, face), dtype=np.float64).reshape(-1)
         return vec, {"embed": time.perf_counter() - t0}
+
+    def acquire_chip(self, source):
+        """Decode and detect one image and align its largest face: (chip or None, faces found). Split embedders only."""
+        img = load_rgb(source, max_pixels=self.max_pixels) if isinstance(source, (str, Path)) else source
+        faces = self.b.detector.detect(img)
+        if not faces:
+            return None, 0
+        return self.b.embedder.align(img, max(faces, key=lambda f: f.area)), len(faces)
 
     def run(self, source, landmarks: Optional[np.ndarray] = None, seed: int = 0) -> tuple[dict[str, float], dict]:
         """Time one frame. ``source``: an image path (decoded here, timed) or an RGB array (already decoded).

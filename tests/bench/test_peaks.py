@@ -39,3 +39,15 @@ def test_known_device_and_derived_x86_peaks():
 def test_percent_of_peak():
     assert peaks.percent_of_peak(1e9, 0.1, 100) == pytest.approx(10.0)
     assert peaks.percent_of_peak(None, 0.1, 100) is None and peaks.percent_of_peak(1e9, 0.1, None) is None
+
+
+def test_vm_without_cpufreq_uses_the_cpuinfo_clock():
+    from pathlib import Path
+
+    from harness.bench.fingerprint import parse_cpuinfo
+
+    info = parse_cpuinfo((Path(__file__).with_name("fixtures") / "cpuinfo_x86.txt").read_text())
+    assert info["mhz"] == 2200.0
+    p = peaks.device_peak({"cpu": {"arch": "x86_64", "simd": ["avx512f"], "cpuinfo_mhz": info["mhz"],
+                                   "cores_usable": 2, "model": info["model"]}})
+    assert p["gflops"] == pytest.approx(2 * 2.2 * 64) and "/proc/cpuinfo" in p["source"]

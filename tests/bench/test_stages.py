@@ -24,9 +24,10 @@ class SplitEmbedder:
         self.calls.append("align")
         return image[:8, :8]
 
-    def infer(self, chip):
+    def infer(self, chips):  # the batch API: (N, H, W, 3) -> (N, D)
         self.calls.append("infer")
-        return chip.reshape(-1)[:4].astype(float)
+        assert chips.ndim == 4
+        return chips.reshape(len(chips), -1)[:, :4].astype(float)
 
     def embed(self, image, face):  # pragma: no cover - must not be used when align/infer exist
         raise AssertionError("embed() called although align()/infer() exist")
