@@ -236,7 +236,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
             curves = {labels.group(g): tuple(sub[c].to_numpy() for c in ("fmr", "fnmr", "fmr_lo", "fmr_hi", "fnmr_lo",
                                                                         "fnmr_hi"))
                       for g, sub in bands.groupby("group")}
-            det = _img(plots.det_band_plot(curves, statuses, res.thresholds, f"DET by {human}", people))
+            det = _img(plots.det_band_plot(curves, statuses, res.thresholds, f"DET by {human}", people, tlabel))
         heatmaps = []
         for t in res.thresholds:
             cross = _sub(a.crossgroup, slice=name, threshold_id=t.id)
@@ -261,7 +261,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
             "ident": _records(_sub(a.identification, slice=name)),
             "gallery_plot": _img(plots.gallery_size_plot(
                 gal.assign(group=gal["group"].map(labels.group)),
-                f"Watchlist false alarms by {human}\n({tlabel[res.thresholds[-1].id]})"))
+                f"Watchlist false alarms by {human}\n({tlabel[res.thresholds[-1].id]})", people))
             if len(gal) and len(attrs) == 1 else None,
         })
     overall = _group_rows(groups[groups["slice"] == "all"], tlabel)

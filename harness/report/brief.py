@@ -128,7 +128,13 @@ def brief(results: dict, a, groups: pd.DataFrame, holm: bool = False) -> dict[st
     single = ~groups["slice"].str.contains("×") & (groups["slice"] != "all") & (groups["status"] != "insufficient")
     tid0 = thresholds[0]["id"]
 
-    fta = groups[(groups["threshold_id"] == tid0) & single & (groups["n_probe_images"] > 0)]
+    # FTA is produced by everyone with a probe image (n_people_fta), including those whose face was never
+    # found, so its headline uses that count, not the status (which counts people who produced pairs).
+    min_people = int(((results["provenance"].get("config") or {}).get("metrics") or {}).get("min_subjects", 5))
+    single_any = ~groups["slice"].str.contains("×") & (groups["slice"] != "all")
+    people_fta = groups["n_people_fta"] if "n_people_fta" in groups else groups["n_subjects"]
+    fta = groups[(groups["threshold_id"] == tid0) & single_any & (people_fta >= min_people)
+                 & (groups["n_probe_images"] > 0)]
     if len(fta) and tid0 in overall.index and overall.loc[tid0, "n_fta"] > 0:
         hi = fta.loc[fta["fta"].idxmax()]
         lo = fta[fta["slice"] == hi["slice"]].loc[lambda f: f["fta"].idxmin()]
@@ -156,7 +162,14 @@ def brief(results: dict, a, groups: pd.DataFrame, holm: bool = False) -> dict[st
                 + _rate_sentence(o, "fmr", "everyone", "the false match rate", "false match") + "; "
                 + _rate_sentence(o, "fnmr", "everyone", "the false non-match rate", "false non-match") + ".")
         head = _headline_slice(same, tid)
-        if head is not None:
+        if head is not None and head["fmr"].max() == 0:
+            big = head.loc[head["n_impostor"].idxmax()]
+            text += (" No group had a same-group false match at this threshold. For the group with the most "
+                     "comparisons, " + _rate_sentence(big, "fmr", _who(big), "the same-group false match rate",
+                                                      "same-group false match")
+                     + "; smaller groups' upper bounds are higher (tables below).")
+            text += " " + _ratio_sentence(summaries, disparity, tid, big["slice"], holm, groups)
+        elif head is not None:
             top = head.loc[head["fmr"].idxmax()]
             low = head.loc[head["fmr"].idxmin()]
             text += (" How likely is an innocent person to be matched to someone of their own group, who looks like "
@@ -214,8 +227,8 @@ def brief(results: dict, a, groups: pd.DataFrame, holm: bool = False) -> dict[st
                   "(N its comparisons, in the tables) cannot be told apart from zero.")
     tiny = groups[(groups["status"] == "insufficient") & (groups["threshold_id"] == tid0)]
     if len(tiny):
-        names = ", ".join(f"{labels.group(r.group)} ({int(r.n_people)} {'person' if r.n_people == 1 else 'people'})"
-                          for r in tiny.itertuples())
+        names = ", ".join(f"{labels.group(r.group)} ({int(r.n_people)} of {int(r.n_subjects)} listed people "
+                          "produced comparisons)" for r in tiny.itertuples())
         cannot.append(f"Anything about groups with too few people who produced trials: {names}. They are shown for "
                       "completeness and left out of every comparison.")
     cannot.append("How uncertain the thresholds themselves are: calibrated thresholds are fitted on this run's own "

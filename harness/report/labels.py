@@ -87,6 +87,8 @@ def ratio(x: Any) -> str:
     x = float(x)
     if math.isinf(x):
         return UNBOUNDED
+    if x != 1 and abs(x - 1) < 0.005:
+        return f"{x:.4f}"  # do not print 1.0004 as "1": it decides a verdict
     return f"{x:.3g}"
 
 

@@ -24,7 +24,8 @@ from harness.metrics.groups import group_labels  # noqa: E402
 #: Okabe & Ito (2008) colour-blind-safe palette (black last: reserved for thresholds).
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-LINESTYLES = ["-", "--", "-.", ":"]
+LINESTYLES = ["-", "-.", (0, (6, 2)), (0, (1, 1.5))]
+INSUFFICIENT = {"ls": (0, (2, 2)), "lw": 0.9, "alpha": 0.7}  # thin and faint: too few people for a claim
 IMPOSTOR, GENUINE = "#D55E00", "#0072B2"  # vermillion and blue: distinguishable in every colour vision type
 
 plt.rcParams.update({
@@ -80,20 +81,25 @@ def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, s
         # Rates of exactly 0 or 1 have no probit; clip to half a count so the curve stays visible.
         fm = np.clip(fm, 0.5 / len(imp), 1 - 0.5 / len(imp))
         fnm = np.clip(fnm, 0.5 / len(gen), 1 - 0.5 / len(gen))
-        ls = "--" if statuses.get(g) == "insufficient" else LINESTYLES[i % len(LINESTYLES)]
-        ax.plot(norm.ppf(fm), norm.ppf(fnm), ls=ls, color=OKABE_ITO[i % 7], lw=1.6,
-                label=f"{g} ({len(imp):,} impostor / {len(gen):,} genuine pairs)")
+        style = INSUFFICIENT if statuses.get(g) == "insufficient" else {"ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.6}
+        ax.plot(norm.ppf(fm), norm.ppf(fnm), color=OKABE_ITO[i % 7],
+                label=f"{g} ({len(imp):,} impostor / {len(gen):,} genuine pairs)", **style)
     return _finish_det(fig, ax, thresholds, 5e-5, 5e-4, title)
 
 
-def _finish_det(fig, ax, thresholds, fmr_floor: float, fnmr_floor: float, title: str) -> bytes:
+def _people(k) -> str:
+    return f"{k} {'person' if k == 1 else 'people'}" if isinstance(k, (int, np.integer)) else f"{k} people"
+
+
+def _finish_det(fig, ax, thresholds, fmr_floor: float, fnmr_floor: float, title: str,
+                tlabel: Optional[dict] = None) -> bytes:
     """Probit axes, threshold markers and labels shared by the DET plots."""
     ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
     ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
     ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
     ax.set_xlim(norm.ppf(fmr_floor), norm.ppf(0.6))
     ax.set_ylim(norm.ppf(fnmr_floor) - 0.05, norm.ppf(0.6))
-    marks = [(norm.ppf(max(t.achieved_fmr, fmr_floor)), t.id) for t in thresholds
+    marks = [(norm.ppf(max(t.achieved_fmr, fmr_floor)), (tlabel or {}).get(t.id, t.id)) for t in thresholds
              if t.achieved_fmr and t.achieved_fmr > 0]
     _label_thresholds(ax, marks)
     ax.set_xlabel("False match rate (share of impostor pairs, probit scale)")
@@ -138,11 +144,12 @@ def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name:
             else "cosine similarity of face embeddings (higher = more alike)")
     handles = [plt.Line2D([], [], color="black", lw=0.9, ls=LINESTYLES[(k + 1) % len(LINESTYLES)],
                           label=f"{(tlabel or {}).get(t.id, t.id)} ({t.native:.3f})") for k, t in enumerate(thresholds)]
-    fig.legend(handles=handles, loc="lower center", ncol=1, frameon=False, fontsize=9, title="thresholds",
-               bbox_to_anchor=(0.5, -0.02 - 0.045 * len(handles)))
     fig.supxlabel(unit, fontsize=10)
     fig.supylabel("share of pairs (density)", fontsize=10)
     fig.tight_layout()
+    # Threshold key above the panels, clear of the shared x label.
+    fig.legend(handles=handles, loc="lower center", ncol=1, frameon=False, fontsize=9, title="thresholds",
+               bbox_to_anchor=(0.5, 1.0))
     return _png(fig)
 
 
@@ -162,15 +169,24 @@ def rate_bars(frame: pd.DataFrame, rate: str, title: str, tlabel: Optional[dict]
         hi = sub[hi_col].to_numpy(dtype=float)
         st = _style(k)
         shown = np.where(v > 0, v, np.nan)
-        ax.errorbar(shown, y, xerr=[np.nan_to_num(shown - np.maximum(lo, 1e-9)), np.nan_to_num(hi - shown)],
+        ax.errorbar(shown, y, xerr=[np.nan_to_num(shown - np.maximum(lo, 1e-12)), np.nan_to_num(hi - shown)],
                     fmt=st["marker"], color=st["color"], ms=5, capsize=2, lw=1.2,
                     label=(tlabel or {}).get(tid, tid))
         zero = v == 0
         ax.scatter(hi[zero], y[zero], marker="<", s=40, facecolors="white", edgecolors=st["color"], lw=1.4, zorder=3)
     ax.set_xscale("log")
+    # Lower ends at 0 have no place on a log axis: start a decade below the smallest plotted value.
+    vals = pd.to_numeric(pd.concat([frame[rate], frame[hi_col]]), errors="coerce")
+    floor = float(vals[vals > 0].min()) / 10 if (vals > 0).any() else 1e-4
+    ax.set_xlim(left=floor)
     n = frame.drop_duplicates("group").set_index("group")
     ppl = n["n_people_fmr"] if "n_people_fmr" in n else n.get("n_people", n.get("n_subjects"))
-    ax.set_yticks(np.arange(len(groups)), [f"{g} ({int(ppl.get(g, 0))} people)" for g in groups])
+
+    def who(g):
+        k = int(ppl.get(g, 0))
+        return f"{g} ({k} {'person' if k == 1 else 'people'})"
+
+    ax.set_yticks(np.arange(len(groups)), [who(g) for g in groups])
     ax.invert_yaxis()
     ax.set_xlabel(f"{rate.upper()} (share of {'impostor' if rate == 'fmr' else 'genuine'} pairs, log scale)")
     ax.set_title(title + "\n(bars: 95% interval; open ◁: no error seen, drawn at the upper bound)", fontsize=10)
@@ -180,7 +196,7 @@ def rate_bars(frame: pd.DataFrame, rate: str, title: str, tlabel: Optional[dict]
 
 
 def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str,
-                  people: Optional[dict] = None) -> bytes:
+                  people: Optional[dict] = None, tlabel: Optional[dict] = None) -> bytes:
     """DET per group with subject-bootstrap bands. ``curves[g]`` = (fmr, fnmr, fmr_lo, fmr_hi, fnmr_lo, fnmr_hi)
     over a threshold grid; rates are clipped for the probit axes."""
     fig, ax = plt.subplots(figsize=(5.6, 4.8))
@@ -191,15 +207,15 @@ def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str
         return norm.ppf(np.clip(np.asarray(v, dtype=float), floor, hi_clip))
 
     for i, (g, (fm, fnm, fm_lo, fm_hi, fnm_lo, fnm_hi)) in enumerate(sorted(curves.items())):
-        ls = "--" if statuses.get(g) == "insufficient" else LINESTYLES[i % len(LINESTYLES)]
-        label = f"{g} ({(people or {}).get(g, '?')} people; {statuses.get(g, '')})"
-        (line,) = ax.plot(z(fm), z(fnm, fnmr_floor), ls=ls, color=OKABE_ITO[i % 7], lw=1.6, label=label)
+        label = f"{g} ({_people((people or {}).get(g, '?'))}; {statuses.get(g, '')})"
+        style = INSUFFICIENT if statuses.get(g) == "insufficient" else {"ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.6}
+        (line,) = ax.plot(z(fm), z(fnm, fnmr_floor), color=OKABE_ITO[i % 7], label=label, **style)
         xs = np.r_[z(fm_lo), z(fm_hi)[::-1]]
         ys = np.r_[z(fnm_lo, fnmr_floor), z(fnm_hi, fnmr_floor)[::-1]]
         ok = np.isfinite(xs) & np.isfinite(ys)
         if statuses.get(g) != "insufficient":
             ax.fill(xs[ok], ys[ok], color=line.get_color(), alpha=0.15, lw=0)
-    return _finish_det(fig, ax, thresholds, lo_clip, fnmr_floor, title)
+    return _finish_det(fig, ax, thresholds, lo_clip, fnmr_floor, title, tlabel)
 
 
 def heatmap(long: pd.DataFrame, title: str) -> bytes:
@@ -241,13 +257,15 @@ def heatmap(long: pd.DataFrame, title: str) -> bytes:
     return _png(fig)
 
 
-def gallery_size_plot(frame: pd.DataFrame, title: str) -> bytes:
+def gallery_size_plot(frame: pd.DataFrame, title: str, people: Optional[dict] = None) -> bytes:
     """FPIR against watchlist size per group: measured points (exact expectation) and the extrapolated band."""
     fig, ax = plt.subplots(figsize=(5.6, 4.2))
     for i, (g, sub) in enumerate(frame.groupby("group")):
         st = _style(i)
-        (line,) = ax.plot(sub["gallery_size"], sub["fpir_extrapolated"], LINESTYLES[i % 4], color=st["color"], lw=1.4,
-                          label=f"{g}")
+        k = (people or {}).get(g)
+        label = f"{g} ({_people(k)})" if k is not None else str(g)
+        (line,) = ax.plot(sub["gallery_size"], sub["fpir_extrapolated"], ls=LINESTYLES[i % 4], color=st["color"],
+                          lw=1.4, label=label)
         ax.fill_between(sub["gallery_size"], sub["fpir_extrapolated"], sub["fpir_extrapolated_upper"],
                         color=line.get_color(), alpha=0.12)
         emp = sub.dropna(subset=["fpir_empirical"])
@@ -276,15 +294,16 @@ def sweep_plot(frame: pd.DataFrame, slice_name: str, threshold_id: str, threshol
     axes = axes.ravel()
     for i, (g, part) in enumerate(sub.groupby("group")):
         part = part.sort_values("value")
-        ls = "--" if (part["status"] == "insufficient").all() else LINESTYLES[i % 4]
+        weak = (part["status"] == "insufficient").all()
+        ls = INSUFFICIENT["ls"] if weak else LINESTYLES[i % 4]
         ppl = int(part["n_people_fta"].max()) if "n_people_fta" in part else int(part["n_subjects"].max())
         for ax, rate in zip(axes[:3], ("fta", "fnmr", "fmr")):
             v = part[rate].to_numpy(dtype=float)
             lo = part[f"{rate}_lo"].to_numpy(dtype=float)
             hi = part[f"{rate}_hi"].to_numpy(dtype=float)
             (line,) = ax.plot(part["value"], v, ls=ls, marker=MARKERS[i % len(MARKERS)], color=OKABE_ITO[i % 7],
-                              ms=4, label=f"{g} ({ppl} people)")
-            if ls != "--":
+                              ms=4, label=f"{g} ({_people(ppl)}{', insufficient' if weak else ''})")
+            if not weak:
                 ax.fill_between(part["value"], lo, hi, color=line.get_color(), alpha=0.12)
     for ax, rate in zip(axes[:3], ("FTA: no face found", "FNMR: true match missed", "FMR: false match")):
         ax.set_title(rate, fontsize=10)
