@@ -10,15 +10,15 @@ Two templates, chosen by the model card (``alignment:``):
     least-squares similarity transform (Umeyama 1991) from five keypoints onto insightface's published
     template, applied with ``cv2.warpAffine``. ArcFace/buffalo, SFace and EdgeFace use this template.
 
-Keypoints for ``arcface-112`` come from (first match wins):
+Keypoints for ``arcface-112`` come from (first match wins; sources with all five points first):
 
-- detector keypoints (``Detection.keypoints``, when a detector provides them): a (5, 2) array in
-  ArcFace order (image-left eye, image-right eye, nose tip, image-left mouth corner, image-right mouth
-  corner), as SCRFD/RetinaFace/YuNet give; or a (6, 2) BlazeFace array (right eye, left eye, nose tip,
-  mouth centre, right ear, left ear), whose mouth centre is matched to the midpoint of the template's
-  mouth corners (4 correspondences: an approximation, recorded in provenance);
+- five detector keypoints (``Detection.keypoints``) in ArcFace order (image-left eye, image-right
+  eye, nose tip, image-left mouth corner, image-right mouth corner), as SCRFD/RetinaFace/YuNet give;
 - dlib 68-point landmarks: eye centres (means of 36-41 and 42-47), nose tip 30, mouth corners 48/54 —
   all five template points, exactly;
+- six BlazeFace keypoints (right eye, left eye, nose tip, mouth centre, right ear, left ear): the
+  mouth centre is matched to the midpoint of the template's mouth corners (4 correspondences: an
+  approximation);
 - dlib 5-point landmarks: they have eye corners and the base of the nose (not its tip) and no mouth
   corners. Only the two eye centres match template points, so by default this is an error; with
   ``partial=True`` the similarity is fitted to the two eyes alone (rotation, scale and shift are
@@ -91,20 +91,21 @@ def keypoints_of(face: Any, partial: bool = False) -> tuple[np.ndarray, np.ndarr
     Raises ConfigError when the face's landmarks cannot give the template's points.
     """
     kps = getattr(face, "keypoints", None)
-    if kps is not None and len(np.asarray(kps)):
-        k = np.asarray(kps, dtype=np.float64).reshape(-1, 2)
-        if len(k) == 5:
-            return k, ARCFACE_112, "detector-5"
-        if len(k) == 6:
-            # BlazeFace: right eye (subject's, image left), left eye, nose tip, mouth centre, ears.
-            mouth_mid = ARCFACE_112[3:5].mean(axis=0)
-            return k[:4], np.vstack([ARCFACE_112[:3], mouth_mid]), "blazeface-6:eyes+nose+mouth-centre"
-        raise ConfigError(f"detector keypoints: {len(k)} points; arcface-112 alignment understands 5 (ArcFace "
-                          "order) or 6 (BlazeFace)")
+    k = np.asarray(kps if kps is not None else np.zeros((0, 2)), dtype=np.float64).reshape(-1, 2)
     lm = np.asarray(getattr(face, "landmarks", np.zeros((0, 2))), dtype=np.float64).reshape(-1, 2)
+    # Sources giving all five template points come first; partial ones only when nothing better exists.
+    if len(k) == 5:
+        return k, ARCFACE_112, "detector-5"
     if len(lm) == 68:
         src = np.array([lm[36:42].mean(axis=0), lm[42:48].mean(axis=0), lm[30], lm[48], lm[54]])
         return src, ARCFACE_112, "dlib-68:eye-centres,nose-tip-30,mouth-48/54"
+    if len(k) == 6:
+        # BlazeFace: right eye (subject's, image left), left eye, nose tip, mouth centre, ears.
+        mouth_mid = ARCFACE_112[3:5].mean(axis=0)
+        return k[:4], np.vstack([ARCFACE_112[:3], mouth_mid]), "blazeface-6:eyes+nose+mouth-centre"
+    if len(k):
+        raise ConfigError(f"detector keypoints: {len(k)} points; arcface-112 alignment understands 5 (ArcFace "
+                          "order) or 6 (BlazeFace)")
     if len(lm) == 5:
         # dlib 5-point: 0,1 = corners of the image-right eye; 2,3 = image-left eye; 4 = base of the nose.
         if not partial:

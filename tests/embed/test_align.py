@@ -105,3 +105,14 @@ def test_dlib_chip_is_dlibs_get_face_chip():
 def test_unknown_template():
     with pytest.raises(ConfigError, match="unknown template"):
         align.align(np.zeros((10, 10, 3), np.uint8), Detection((0, 0, 5, 5), 1.0), "mtcnn", (112, 112))
+
+
+def test_sources_with_all_five_points_are_preferred():
+    lm68 = np.zeros((68, 2))
+    lm68[:, 0] = np.arange(68)
+    five = np.arange(10, dtype=float).reshape(5, 2)
+    six = np.arange(12, dtype=float).reshape(6, 2)
+    assert align.keypoints_of(Detection((0, 0, 9, 9), 1.0, lm68, keypoints=five))[2] == "detector-5"
+    assert align.keypoints_of(Detection((0, 0, 9, 9), 1.0, lm68, keypoints=six))[2].startswith("dlib-68")
+    assert align.keypoints_of(Detection((0, 0, 9, 9), 1.0, np.zeros((5, 2)) + [[1, 0]] * 5,
+                                        keypoints=six))[2].startswith("blazeface")
