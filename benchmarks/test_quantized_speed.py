@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 ROUNDS = int(os.environ.get("FACERISK_BENCH_ROUNDS", "5"))
 BATCH = 32

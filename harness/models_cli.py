@@ -12,9 +12,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from harness.errors import FaceriskError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_parser(sub) -> None:
@@ -316,7 +319,7 @@ def calibration_split(subjects, n: int, seed: int) -> list[str]:
 
 
 def calibration_chips(emb, dataset: str, data_home: Optional[str], n_subjects: int, seed: int, detector: str,
-                      landmarks: str) -> tuple["np.ndarray", dict]:
+                      landmarks: str) -> tuple[np.ndarray, dict]:
     """Aligned chips of every image of ``n_subjects`` seeded people of ``dataset`` (and what was used)."""
     import numpy as np
 
@@ -345,7 +348,7 @@ def calibration_chips(emb, dataset: str, data_home: Optional[str], n_subjects: i
 
 
 def quantize(src: Path, precision: str, out: Optional[Path] = None, card: Optional[str] = None,
-             calibration: Optional[dict] = None, chips: Optional["np.ndarray"] = None) -> Path:
+             calibration: Optional[dict] = None, chips: Optional[np.ndarray] = None) -> Path:
     """Write the ``precision`` variant of ONNX model ``src`` and its sidecar ``OUT.json``; return OUT.
 
     ``calibration`` (int8-static): ``{"dataset", "data_home", "subjects", "seed", "detector", "landmarks"}``;
