@@ -195,11 +195,15 @@ class OnnxEmbedder:
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"{self.path}: onnxruntime cannot load the model ({first}); the file may be corrupt, "
                               "truncated or need a newer onnxruntime: fetch or export it again") from None
-        used = self._sess.get_providers()
-        if used[0] != full_provider:
-            raise ConfigError(f"embedder.provider={self.provider}: onnxruntime fell back to {used[0]} for "
-                              f"{self.path.name} ({full_provider} failed to initialise: check its libraries) ")
-        self._setup_io()
+        try:
+            used = self._sess.get_providers()
+            if used[0] != full_provider:
+                raise ConfigError(f"embedder.provider={self.provider}: onnxruntime fell back to {used[0]} for "
+                                  f"{self.path.name} ({full_provider} failed to initialise: check its libraries)")
+            self._setup_io()
+        except ConfigError:
+            self._sess = None  # a half-checked model must not look loaded
+            raise
 
     def _card_by_name_only(self) -> Optional[ModelCard]:
         from harness.embed.cards import list_cards
