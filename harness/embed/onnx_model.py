@@ -184,6 +184,12 @@ class OnnxEmbedder:
             raise ConfigError(f"{exc} ({size}to replace it: {how})") from None
         self.sidecar = read_sidecar(self.path)
         self.card = self._resolve_card()
+        if self.card is None and not any(v is not None for v in self._over.values()):
+            import logging
+
+            logging.getLogger("facerisk").warning(
+                "%s: no model card matches this file; feeding it dlib's chip, RGB, (pixel - 127.5) / 128 "
+                "(write a card and pass embedder.card=FILE.yaml if the model expects otherwise)", self.path.name)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
