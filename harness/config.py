@@ -116,16 +116,49 @@ class EmbedderConfig:
 
 @dataclass
 class ProtocolConfig:
-    """How enrolment and probe sets and the pairs between them are chosen."""
+    """Which images are compared with which (harness/protocols/: one module per kind; README "Protocols")."""
 
-    #: Metadata column that splits enrolment from probe images.
+    #: split: enrolment split vs probe split of one data set; pairs: a pair-list file (LFW pairs.txt or CSV);
+    #: all: every image against every other; watchlist: probes searched against a gallery of other people.
+    kind: Literal["split", "pairs", "all", "watchlist"] = "split"
+    #: Metadata column that splits enrolment from probe images (split; watchlist: which probe-set images search).
     split_column: str = "expression"
     enrol_value: str = "neutral"
     probe_value: str = "smiling"
+    #: split: keep only people with at least one image on each side (others are listed in the results).
+    both_sides_only: bool = False
     #: all: every enrolled subject against every other subject's probe;
     #: matched: only impostors of the same group on ``match_on`` (NIST's demographically matched).
     impostors: Literal["all", "matched"] = "all"
     match_on: list[str] = field(default_factory=lambda: ["gender", "ethnicity"])
+    #: Metadata column naming the person (renamed to subject_id when read).
+    subject_column: str = "subject_id"
+    #: Columns that describe an image, not a person, so may differ across one person's images (the split
+    #: column is always one).
+    per_image_columns: list[str] = field(default_factory=list)
+    #: Several enrolment images of one person: none (each image is its own template), best (a probe's score
+    #: against a person is its best over their images) or mean (one template: the mean embedding).
+    fusion: Literal["none", "best", "mean"] = "none"
+    #: pairs: the pair list, relative to the data set folder (LFW pairs.txt, or CSV image_a,image_b,same[,fold]).
+    pairs_file: str = "pairs.txt"
+    #: pairs: a pair with an image that failed to acquire is scored as a non-match ("reject": it counts against
+    #: same-person pairs, for different-person ones) or left out of the accuracy ("exclude"); counted either way.
+    fta_pairs: Literal["reject", "exclude"] = "reject"
+    #: pairs: a pair listed as same/different whose subject ids say otherwise: stop (error) or count and warn.
+    mislabelled: Literal["error", "warn"] = "error"
+    #: all: non-mated pairs: 0 = every one; N = a seeded sample of N (the sample and seed are recorded).
+    nonmated_sample: int = 0
+    #: watchlist: the gallery's data set (card name or folder); None: the probe data set itself.
+    gallery_dataset: Optional[str] = None
+    #: watchlist: gallery images are those with gallery_column = gallery_value (None: every image).
+    gallery_column: Optional[str] = None
+    gallery_value: Optional[str] = None
+    #: watchlist: also enrol the probes' own split_column = enrol_value images (mated searches, for FNIR).
+    mated: bool = False
+    #: watchlist: thresholds calibrated so that this share of non-mated searches raises an alarm.
+    target_fpirs: list[float] = field(default_factory=lambda: [1e-2])
+    #: watchlist: gallery sizes (people) swept by seeded subsampling; empty: 10, 100, ... up to the gallery.
+    gallery_sizes: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -218,6 +251,9 @@ def _check(value: Any, tp: Any, where: str) -> Any:
         inner = [a for a in args if a is not type(None)]
         return _check(value, inner[0], where)
     if origin is Literal:
+        if value not in args and not isinstance(value, bool) and isinstance(value, (int, float)) \
+                and str(value) in args:
+            value = str(value)  # YAML reads `landmarks: 5` as a number; the choice is the text "5"
         if value not in args:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
         return value

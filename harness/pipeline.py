@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from harness import compare, data, detect, embed, metrics, provenance
+from harness import compare, data, detect, embed, metrics, protocols, provenance
 from harness.cache import AcquisitionCache, params_digest
 from harness.config import RunConfig
 from harness.data.images import load_rgb, sha256_file
@@ -288,23 +288,11 @@ class RunResult:
 
 
 def _split(ds: data.Dataset, cfg: RunConfig) -> pd.DataFrame:
-    p = cfg.protocol
-    frame = ds.frame.copy()
-    if p.split_column not in frame.columns:
-        raise DatasetError(
-            f"{ds.root / 'metadata.csv'}: protocol.split_column {p.split_column!r} is not a column "
-            f"(columns: {', '.join(frame.columns)}); set --set protocol.split_column=COLUMN"
-        )
-    role = pd.Series(pd.NA, index=frame.index, dtype=object)
-    role[frame[p.split_column] == p.enrol_value] = "enrol"
-    role[frame[p.split_column] == p.probe_value] = "probe"
-    for value, name in ((p.enrol_value, "enrol"), (p.probe_value, "probe")):
-        if not (role == name).any():
-            raise DatasetError(
-                f"{ds.root / 'metadata.csv'}: no image has {p.split_column} = {value!r} ({name} set is empty)"
-            )
-    frame["role"] = role
-    return frame[frame["role"].notna()].reset_index(drop=True)
+    """Metadata rows with their role (enrol / probe), as ``cfg.protocol.kind`` assigns them (harness/protocols/)."""
+    proto = protocols.for_run(cfg)
+    frame = proto.roles(ds)
+    proto.warn_text_bins(frame)
+    return frame
 
 
 def _acq_table(frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -322,25 +310,8 @@ def _acq_table(frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFra
 
 
 def _pairs(acq: pd.DataFrame, records: list[dict[str, Any]], cfg: RunConfig, slices) -> pd.DataFrame:
-    """Score every acquired enrolment template against every acquired probe template."""
-    ok = acq["ok"].to_numpy()
-    kept = [r["embedding"] for r, good in zip(records, ok) if good]
-    templates = np.array(kept) if kept else np.zeros((0, 0))
-    tmpl_role = acq.loc[ok, "role"].to_numpy()
-    p = cfg.protocol
-    pair_attrs = sorted({a for s in slices for a in s} | set(p.match_on if p.impostors == "matched" else []))
-    missing = [a for a in pair_attrs if a not in acq.columns]
-    if missing:
-        raise ConfigError(f"protocol.match_on names column(s) not in metadata: {', '.join(missing)}")
-    enrol = acq[ok & (acq["role"] == "enrol").to_numpy()].reset_index(drop=True)
-    probe = acq[ok & (acq["role"] == "probe").to_numpy()].reset_index(drop=True)
-    pairs = compare.build_pairs(enrol, probe, templates[tmpl_role == "enrol"], templates[tmpl_role == "probe"],
-                                pair_attrs, impostors=p.impostors, match_on=p.match_on)
-    if len(pairs):
-        pairs["score"] = metrics.to_similarity(pairs[cfg.metrics.score].to_numpy(), cfg.metrics.score)
-    else:
-        pairs["score"] = pd.Series(dtype=float)
-    return pairs
+    """Score the protocol's pairs of acquired templates (harness/protocols/: split, pairs, all, watchlist)."""
+    return protocols.for_run(cfg).pairs(acq, records, slices)
 
 
 def _annotated_boxes(frame: pd.DataFrame, cfg: RunConfig) -> Optional[list]:
@@ -430,8 +401,10 @@ def run(cfg: RunConfig) -> RunResult:
     AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache).check_writable()
     cap = load_capture(cfg)
     t = time.perf_counter()
+    proto = protocols.start(cfg)
     ds = data.resolve(cfg.dataset.name, home=cfg.dataset.data_home, download=cfg.dataset.download,
-                      mirror=cfg.dataset.mirror, progress=cfg.progress)
+                      mirror=cfg.dataset.mirror, progress=cfg.progress, per_image=proto.per_image_columns(),
+                      subject_column=cfg.protocol.subject_column)
     frame = _split(ds, cfg)
     manifest = ds.manifest()
     from harness.data import integrity
@@ -480,10 +453,10 @@ def run(cfg: RunConfig) -> RunResult:
                 "no threshold can be calibrated; check the images, or try --upsample 2 or another --detector"
             )
     clean_pairs = _pairs(clean_acq, records, cfg, slices)
-    if not clean_pairs["genuine"].any() or clean_pairs["genuine"].all():
-        raise DatasetError("the protocol produced no genuine or no impostor pairs; check subject_id and the split")
+    proto.check(clean_pairs)  # no impostor (or, where needed, no genuine) pair: a clear error
+    warns.extend(proto.notes)
     timings["compare"] = time.perf_counter() - t
-    calib = f"{ds.name} (clean photos): {p.impostors} impostor pairs, {p.enrol_value} enrolment vs {p.probe_value} probes"
+    calib = proto.calibration_set(ds.name)
     thresholds = metrics.make_thresholds(clean_pairs.loc[~clean_pairs["genuine"], "score"].to_numpy(), m.target_fmrs,
                                          m.fixed_thresholds, m.score, calib, warns)
 
@@ -532,6 +505,8 @@ def run(cfg: RunConfig) -> RunResult:
         "seeds": {"run": cfg.seed, "bootstrap": cfg.seed, "capture": cap.seed if cap is not None else None},
         "acquisition": {**acq_stats, "multi_face": multi_faces},
         "capture_acquisition": capture_stats,
+        # What the protocol did and the source benchmark's own figures (LFW folds, watchlist alarms).
+        "protocol": {**proto.describe(), "results": proto.outputs(pairs, acq, thresholds)},
     }
     return RunResult(cfg, ds, acq, pairs, thresholds, analysis, slices, prov, timings, warns, sweep)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from harness.data.cards import Card, get_card, list_cards
 from harness.data.dataset import Dataset, data_home, open_dataset
@@ -14,11 +14,14 @@ __all__ = ["Card", "Dataset", "data_home", "fetch", "get_card", "list_cards", "o
 
 
 def resolve(name: str, home: Optional[str] = None, download: bool = True, mirror: Optional[str] = None,
-            progress: bool = True) -> Dataset:
-    """Open dataset ``name`` (a card name or a folder path), fetching the public original if absent."""
+            progress: bool = True, per_image: Sequence[str] = (), subject_column: str = "subject_id") -> Dataset:
+    """Open dataset ``name`` (a card name or a folder path), fetching the public original if absent.
+
+    ``per_image`` and ``subject_column``: see :func:`harness.data.dataset.open_dataset`.
+    """
     p = Path(name).expanduser()
     if (p / "metadata.csv").is_file():
-        return open_dataset(str(p))
+        return open_dataset(str(p), per_image=per_image, subject_column=subject_column)
     if p.is_file() and p.name == "metadata.csv":
         raise DatasetError(f"--dataset {name}: give the folder that holds metadata.csv, i.e. --dataset {p.parent}")
     if p.is_dir():
@@ -36,4 +39,4 @@ def resolve(name: str, home: Optional[str] = None, download: bool = True, mirror
                 "or point --data-home / FACERISK_DATA_HOME at the folder that holds it"
             )
         fetch(card, root, mirror=mirror, progress=progress)
-    return open_dataset(str(root / card.name), card=card)
+    return open_dataset(str(root / card.name), card=card, per_image=per_image, subject_column=subject_column)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import pandas as pd
 import platformdirs
@@ -44,21 +44,31 @@ class Dataset:
     frame: pd.DataFrame
     card: Optional[Card] = None
 
+    #: Columns declared per image (the split column, protocol.per_image_columns): exempt from the
+    #: per-person consistency check.
+    per_image: tuple[str, ...] = ()
+    #: Other folders whose images the frame names as ``@<key>/<relative path>`` (a watchlist's gallery).
+    extra_roots: dict[str, Path] = field(default_factory=dict)
+
     @property
     def subject_attributes(self) -> list[str]:
         """Columns that describe a person, so must agree across that person's images."""
         if self.card and self.card.labels:
-            return [c for c in self.card.labels if c in self.frame.columns]
+            return [c for c in self.card.labels if c in self.frame.columns and c not in self.per_image]
         return [c for c in self.frame.columns
-                if c not in ("image", "subject_id", *DEFAULT_PROTOCOL_COLUMNS, *BOX_COLUMNS)]
+                if c not in ("image", "subject_id", *DEFAULT_PROTOCOL_COLUMNS, *BOX_COLUMNS, *self.per_image)]
 
     def path_of(self, image: str) -> Path:
+        if image.startswith("@") and "/" in image:
+            key, rel = image[1:].split("/", 1)
+            if key in self.extra_roots:
+                return self.extra_roots[key] / rel
         return self.root / image
 
     def manifest(self) -> list[tuple[str, str]]:
         """(relative path, sha256) of metadata.csv and every image, sorted."""
         rows = [("metadata.csv", sha256_file(self.root / "metadata.csv"))]
-        rows += [(img, sha256_file(self.root / img)) for img in self.frame["image"]]
+        rows += [(img, sha256_file(self.path_of(img))) for img in self.frame["image"]]
         return sorted(rows)
 
     @staticmethod
@@ -120,11 +130,14 @@ def validate_frame(frame: pd.DataFrame, root: Path, subject_attributes: list[str
     if dup.any():
         rows = ", ".join(str(r) for r in line[dup][:6])
         raise DatasetError(f"{csv}: rows {rows}: the same image is listed more than once")
-    root_resolved = root.resolve()
     for i, img in zip(line, frame["image"]):
         p = Path(img)
-        if p.is_absolute() or not (root_resolved / p).resolve().is_relative_to(root_resolved):
-            raise DatasetError(f"{csv}: row {i}: image path {img!r} must be relative and inside {root}")
+        # Judged on the path as written, not where a symbolic link points: a link inside the folder to a
+        # shared copy of the images is the user's choice (the file's bytes are still hashed and checked).
+        norm = os.path.normpath(img)
+        if p.is_absolute() or norm == ".." or norm.startswith(".." + os.sep) or norm.startswith("../"):
+            raise DatasetError(f"{csv}: row {i}: image path {img!r} must be relative and inside {root} "
+                               "(symbolic links inside the folder are fine)")
         if not (root / p).is_file():
             raise DatasetError(
                 f"{csv}: row {i}: image file {img!r} not found under {root} (fix the path or restore the file)"
@@ -141,14 +154,44 @@ def validate_frame(frame: pd.DataFrame, root: Path, subject_attributes: list[str
             )
 
 
-def open_dataset(name_or_path: str, home: Optional[str] = None, card: Optional[Card] = None) -> Dataset:
-    """Open and validate a dataset folder (``home/name``) or an explicit folder path."""
+def open_dataset(name_or_path: str, home: Optional[str] = None, card: Optional[Card] = None,
+                 per_image: Sequence[str] = (), subject_column: str = "subject_id") -> Dataset:
+    """Open and validate a dataset folder (``home/name``) or an explicit folder path.
+
+    ``per_image``: columns that describe an image (a split column), exempt from the per-person check.
+    ``subject_column``: the column naming the person, read as ``subject_id``.
+    """
     p = Path(name_or_path).expanduser()
     root = p if (p.is_dir() and (p / "metadata.csv").exists()) or os.sep in name_or_path else data_home(home) / name_or_path
     frame = read_metadata(root)
-    ds = Dataset(name=card.name if card else root.name, root=root, frame=frame, card=card)
+    if subject_column != "subject_id":
+        if subject_column not in frame.columns:
+            raise DatasetError(f"{root / 'metadata.csv'}: protocol.subject_column {subject_column!r} is not a column "
+                               f"(columns: {', '.join(frame.columns)})")
+        if "subject_id" in frame.columns:
+            raise DatasetError(f"{root / 'metadata.csv'}: has both subject_id and protocol.subject_column "
+                               f"{subject_column!r}; keep one, or drop the setting")
+        frame = frame.rename(columns={subject_column: "subject_id"})
+    ds = Dataset(name=card.name if card else root.name, root=root, frame=frame, card=card,
+                 per_image=tuple(per_image))
     validate_frame(frame, root, ds.subject_attributes)
     return ds
+
+
+def text_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, list[str]]:
+    """Of ``columns`` present in ``frame``, those holding values that are not numbers, with examples.
+
+    A numeric attribute is banded (``metrics.bins``); text in it (e.g. "50-64") would land in band
+    "unknown", so callers warn instead of letting that happen silently.
+    """
+    out = {}
+    for c in columns:
+        if c in frame.columns:
+            vals = frame[c].dropna()
+            bad = vals[pd.to_numeric(vals, errors="coerce").isna()]
+            if len(bad):
+                out[c] = sorted(map(str, bad.unique()))[:3]
+    return out
 
 
 def decode_all(ds: Dataset, max_pixels: int = 40_000_000) -> list[ImageError]:
