@@ -321,7 +321,13 @@ def conditions(read: Reader = read_text, run: Runner = run_tool) -> dict[str, An
     pi = pi_probe(read, run)
     base = "/sys/devices/system/cpu/cpu0/cpufreq/"
     cur = _int(read(base + "scaling_cur_freq"))
+    load = (read("/proc/loadavg") or "").split()
+    try:
+        load_avg = [float(x) for x in load[:3]] if len(load) >= 3 else None
+    except ValueError:
+        load_avg = None
     return {"time": time.time(), "thermal_c": thermal_probe(read),
+            "load_avg": load_avg,  # 1/5/15-minute run-queue averages: other work on the machine
             "cpu_freq_mhz": cur / 1000 if cur else None,
             "memory_available_mib": parse_meminfo(read("/proc/meminfo") or "")["available_mib"],
             "soc_temp_c": pi["soc_temp_c"] if pi else None,

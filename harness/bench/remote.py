@@ -282,6 +282,9 @@ def bench_device(dev: Device, opts, out_dir: Path, bundle: bytes, timeout: float
     except json.JSONDecodeError:
         raise RemoteError(f"{dev.name}: bench.json came back truncated or corrupt ({len(raw)} bytes)") from None
     doc["label"] = dev.name
+    if doc.get("facerisk_version") != __version__:
+        doc["warnings"].append(f"facerisk {doc.get('facerisk_version')} on the device, {__version__} here: "
+                               "scenarios may differ between versions")
     doc["remote"] = {"host": dev.host, "port": dev.port, "facerisk": dev.facerisk, "facerisk_version": version,
                      "remote_dir": rdir, "seconds": time.perf_counter() - t0, "controller_version": __version__}
     if opts.run:

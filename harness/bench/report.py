@@ -60,6 +60,8 @@ def rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         r["peak_rss_mib"] = d["resources"]["peak_rss_mib"]
         r["model_mb"] = d["resources"]["model_bytes"] / 1e6
         r["throttled"] = d["conditions"]["throttled"]
+        la = (d["conditions"].get("before") or {}).get("load_avg")
+        r["load_avg_1m_before"] = la[0] if la else None  # other work on the device when the run began
         comp = d.get("compute") or {}
         r["embed_pct_core_peak"] = comp.get("single_stream_embed_pct_of_core_peak")
         r["offline_pct_device_peak"] = comp.get("offline_embed_pct_of_device_peak")

@@ -121,7 +121,7 @@ def test_every_probe_degrades_on_a_bare_machine():
     assert doc["raspberry_pi"] is None and doc["jetson"] is None and doc["nvidia_gpus"] == []
     assert doc["cpu"]["governor"] is None and doc["memory_mib"] is None and doc["cpu"]["model"]
     c = fp.conditions(read=nothing, run=nothing)
-    assert c["throttled"] is None and c["soc_temp_c"] is None and c["gpus"] == []
+    assert c["throttled"] is None and c["soc_temp_c"] is None and c["gpus"] == [] and c["load_avg"] is None
     v = fp.throttle_verdict(c, c)
     assert v == {"throttled": None, "reasons": [], "source": None}  # unknown, not "did not throttle"
 
@@ -163,3 +163,4 @@ def test_fingerprint_of_this_machine_is_complete():
     doc = fp.fingerprint()
     assert doc["python"] and doc["kernel"] and doc["cpu"]["cores_usable"] >= 1
     assert "numpy" in doc["runtimes"]
+    assert len(fp.conditions()["load_avg"]) == 3
