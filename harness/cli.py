@@ -43,6 +43,8 @@ def _add_run(sub) -> None:
     p.add_argument("--name", help="run directory name under the reports folder")
     p.add_argument("--reports-dir", metavar="DIR", help="where run directories are written (default reports/)")
     p.add_argument("--workers", type=int, help="worker processes (0 = one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run acquisition on Dask: 'local' (a LocalCluster) or a "
+                   "scheduler address tcp://HOST:PORT (needs pip install 'facerisk[dask]')")
     p.add_argument("--cache-dir", metavar="DIR", help="acquisition cache folder")
     p.add_argument("--no-cache", action="store_true", help="recompute everything, write nothing to the cache")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
@@ -207,6 +209,7 @@ def _run(args) -> int:
         "upsample": "detector.upsample", "embedder": "embedder.name", "model_path": "embedder.path",
         "score": "metrics.score", "name": "name", "reports_dir": "reports_dir", "workers": "workers",
         "cache_dir": "cache_dir", "capture": "capture.preset", "sweep": "capture.sweep",
+        "scheduler": "scheduler",
     }
     if args.sweep and not args.capture:
         args.capture = "doorbell-1080p-day"

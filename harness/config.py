@@ -226,6 +226,9 @@ class RunConfig:
     use_cache: bool = True
     #: Worker processes for detection and embedding; 0 means one per available core.
     workers: int = 0
+    #: Where acquisition runs: None, this machine's worker processes; "local", a Dask LocalCluster started for
+    #: the run; or a running Dask scheduler's address (tcp://HOST:PORT). Dask needs pip install 'facerisk[dask]'.
+    scheduler: Optional[str] = None
     seed: int = 0
     progress: bool = True
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -357,6 +360,10 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("projection.watchlist_sizes must be positive and projection.visitors_per_day >= 0")
     if cfg.workers < 0:
         raise ConfigError("workers must be 0 (one per core) or more")
+    if cfg.scheduler is not None:
+        from harness.executors.dask_cluster import check_address
+
+        check_address(cfg.scheduler)
     if cfg.capture.sweep is not None:
         parse_sweep(cfg.capture.sweep)
     if cfg.protocol.enrol_value == cfg.protocol.probe_value:

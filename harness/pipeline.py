@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from harness import compare, data, detect, embed, metrics, protocols, provenance
+from harness import compare, data, detect, embed, executors, metrics, protocols, provenance
 from harness.cache import AcquisitionCache, params_digest
 from harness.config import RunConfig
 from harness.data.images import load_rgb, sha256_file
-from harness.errors import ConfigError, DatasetError, ImageError
+from harness.errors import ConfigError, DatasetError, FaceriskError, ImageError
+from harness.executors.local import die_with_parent, resolve_workers  # noqa: F401 - resolve_workers: old name
 from harness.metrics.analysis import Analysis, analyse, resolve_slices
 
 log = logging.getLogger("facerisk")
@@ -31,6 +32,7 @@ log = logging.getLogger("facerisk")
 # --------------------------------------------------------------------------- acquisition (detect + embed)
 
 _WORKER: dict[str, Any] = {}
+_THREAD = threading.local()
 
 
 def _make_backends(cfg: RunConfig):
@@ -39,45 +41,22 @@ def _make_backends(cfg: RunConfig):
     return det, emb
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this worker when its parent dies (kill -9 included), so no worker is orphaned."""
-    import ctypes
-    import os
-    import signal
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent already died between fork and prctl
-        os._exit(1)
+_die_with_parent = die_with_parent  # kept for callers of the old name
 
 
-def _pool_initializer(cfg: RunConfig, capture=None) -> None:
-    import signal
-
-    _die_with_parent()
-    # The parent decides what Ctrl-C / SIGTERM mean; workers are shut down by it (or die with it).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _init_worker(cfg, capture)
-
-
-def _init_worker(cfg: RunConfig, capture=None) -> None:
-    # Loaded models are kept per process and reused while the model settings are unchanged, so
-    # repeated acquisitions in one process (sweeps, benchmarks) pay the load once.
+def _init_worker(cfg: RunConfig, capture=None, state: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    # Loaded models are kept per process (per thread on Dask workers) and reused while the model settings
+    # are unchanged, so repeated acquisitions in one process (sweeps, benchmarks) pay the load once.
+    state = _WORKER if state is None else state
     key = (repr(cfg.detector), repr(cfg.embedder))
-    if _WORKER.get("key") != key:
+    if state.get("key") != key:
         det, emb = _make_backends(cfg)
         det.load()
         emb.load()
-        _WORKER.update(key=key, det=det, emb=emb)
-    _WORKER["cfg"] = cfg
-    _WORKER["capture"] = capture
+        state.update(key=key, det=det, emb=emb, checked=None)
+    state["cfg"] = cfg
+    state["capture"] = capture
+    return state
 
 
 BOX_COLUMNS = data.dataset.BOX_COLUMNS
@@ -157,11 +136,55 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture
     return rec
 
 
-def _worker_acquire(task: tuple) -> dict[str, Any]:
-    path, landmarks, seed, box = task
-    cfg = _WORKER["cfg"]
-    return acquire_image(path, _WORKER["det"], _WORKER["emb"], cfg.detector.multi_face, cfg.dataset.max_pixels,
-                         _WORKER.get("capture"), landmarks, seed, box)
+def _worker_acquire(task: tuple, state: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    state = _WORKER if state is None else state
+    path, landmarks, seed, box = task[:4]
+    cfg = state["cfg"]
+    return acquire_image(path, state["det"], state["emb"], cfg.detector.multi_face, cfg.dataset.max_pixels,
+                         state.get("capture"), landmarks, seed, box)
+
+
+def _acquire_task(ctx: dict[str, Any], task: tuple) -> dict[str, Any]:
+    """One image's acquisition record in an executor's worker (see :mod:`harness.executors`).
+
+    On a Dask worker (``ctx["models"]`` set) the worker first checks, once, that its own models are
+    the ones the run is keyed on and that it sees the same image bytes, then writes the cache entry
+    itself when the cache folder is visible to it (same machine or shared filesystem).
+    """
+    if ctx.get("models") is None:
+        _init_worker(ctx["cfg"], ctx["capture"])
+        return _worker_acquire(task)
+    import socket
+
+    state = getattr(_THREAD, "state", None)
+    if state is None:
+        state = _THREAD.state = {}
+    cfg = ctx["cfg"]
+    _init_worker(cfg, ctx["capture"], state)
+    where = f"Dask worker on {socket.gethostname()}"
+    if state.get("checked") != ctx["digest"]:
+        mine = backend_provenance(cfg)
+        if params_digest({"models": mine}) != params_digest({"models": ctx["models"]}):
+            raise FaceriskError(f"{where}: its detector/embedder files differ from the client's ({mine}); install "
+                                "the same facerisk version and model files on every worker")
+        state["checked"] = ctx["digest"]
+    path, _, _, _, key, sha = task
+    if not sha.startswith("missing:"):
+        try:
+            same = sha256_file(Path(path)) == sha
+        except OSError as exc:
+            raise FaceriskError(f"{where}: cannot read {path} ({exc.strerror or exc}); every worker needs the "
+                                "data set at the same path (a shared filesystem)") from None
+        if not same:
+            raise FaceriskError(f"{where}: {path} differs from the client's copy; every worker needs the same files")
+    rec = _worker_acquire(task, state)
+    rec.update(cached=False, sha256=sha, written_by_worker=False)
+    root = ctx.get("cache_root")
+    if root and rec["status"] != "unreadable" and Path(root).is_dir():
+        cache = AcquisitionCache(Path(root))
+        cache.put(key, rec)
+        rec["written_by_worker"] = not cache.write_error
+    return rec
 
 
 def backend_provenance(cfg: RunConfig) -> dict[str, Any]:
@@ -170,11 +193,6 @@ def backend_provenance(cfg: RunConfig) -> dict[str, Any]:
     if cfg.embedder.name == "onnx":
         emb.load()  # input size is known only once loaded
     return {"detector": {**det.provenance(), "multi_face": cfg.detector.multi_face}, "embedder": emb.provenance()}
-
-
-def resolve_workers(requested: int, n_tasks: int) -> int:
-    n = requested or provenance.usable_cores()
-    return max(1, min(n, n_tasks))
 
 
 def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], capture=None,
@@ -215,28 +233,32 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
         else:
             first[k] = i
             todo.append(i)
-    workers = resolve_workers(cfg.workers, len(todo))
+    workers = 0
     t1 = time.perf_counter()
     if todo:
-        bar = tqdm(total=len(todo), desc=desc, unit="img", disable=not cfg.progress)
         base_seed = capture.seed if capture is not None else 0
         # Per-image seed from the image's content: the same photo degrades the same way in every run.
         tasks = [(str(paths[i]), None if landmarks is None else landmarks[i],
                   (base_seed * 1_000_003 + int(shas[i][:8], 16)) % 2**32 if not shas[i].startswith("missing") else 0,
-                  None if boxes is None else boxes[i])
+                  None if boxes is None else boxes[i], key(i), shas[i])
                  for i in todo]
-        if workers == 1:
-            _init_worker(cfg, capture)
-            results = map(_worker_acquire, tasks)
-            pool = None
-        else:
-            pool = ProcessPoolExecutor(max_workers=workers, initializer=_pool_initializer, initargs=(cfg, capture))
-            results = pool.map(_worker_acquire, tasks, chunksize=max(1, min(8, len(todo) // (workers * 4))))
+        ex = executors.make(cfg.scheduler, cfg.workers, len(todo))
+        workers = ex.workers
+        remote = ex.name != "local"
+        ctx = {"cfg": cfg, "capture": capture, "models": models if remote else None, "digest": digest,
+               "cache_root": str(cache.root) if remote and cache.enabled else None}
+        bar = tqdm(total=len(todo), desc=desc if not remote else f"{desc} ({ex.workers} Dask workers)",
+                   unit="img", disable=not cfg.progress)
         try:
-            for i, rec in zip(todo, results):
+            # Task keys are the cache keys: a cluster computes each (content, parameters) once.
+            for n, rec in ex.run(_acquire_task, tasks, ctx, keys=[f"facerisk-acquire-{t[4]}" for t in tasks]):
+                i = todo[n]
+                written = rec.pop("written_by_worker", False)
                 rec["cached"] = False
                 rec["sha256"] = shas[i]
-                if rec["status"] != "unreadable":  # a fixed file has a new hash anyway; don't pin errors
+                # A fixed file has a new hash anyway: errors are not pinned. An entry a worker wrote where
+                # this process can see it is not written again.
+                if rec["status"] != "unreadable" and not (written and cache._path(key(i)).is_file()):
                     cache.put(key(i), rec)
                 records[i] = rec
                 for j in copies.get(i, ()):
@@ -244,15 +266,14 @@ def acquire_all(paths: list[Path], cfg: RunConfig, models: dict[str, Any], captu
                 bar.update()
         finally:
             bar.close()
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+            ex.close()
     n_copies = sum(map(len, copies.values()))
     for i, rec in enumerate(records):
         rec["sha256"] = shas[i]
     stats = {
         "n_images": len(paths), "cache_hits": len(paths) - len(todo) - n_copies, "computed": len(todo),
         "duplicate_content": n_copies,
-        "workers": workers if todo else 0, "cache_dir": str(cache.root), "params_digest": digest,
+        "workers": workers, "cache_dir": str(cache.root), "params_digest": digest,
         "cache_discarded": cache.discarded, "cache_write_error": cache.write_error,
         "seconds_hash": t_hash, "seconds_acquire": time.perf_counter() - t1,
     }

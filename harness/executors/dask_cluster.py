@@ -1,0 +1,125 @@
+"""A ``dask.distributed`` cluster as the executor: one that already runs, or a LocalCluster.
+
+Tasks are submitted under caller-chosen keys (the acquisition cache key), so a task is computed once
+however often it is asked for. When a worker is lost mid-run, the scheduler reruns the tasks it held
+on the surviving workers; each task's result reaches this client once, so nothing is counted twice.
+The run's context (configuration, capture model) is sent to the workers once, not with every task.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from harness.errors import ConfigError, FaceriskError
+
+#: ``--scheduler local``: a LocalCluster of this many worker processes when ``workers`` is 0.
+LOCAL_WORKERS = 2
+
+
+def _require_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise FaceriskError("scheduler is set but dask.distributed is not installed; install the extra with "
+                            "pip install 'facerisk[dask]' (or leave --scheduler out to use local worker "
+                            "processes)") from None
+    return distributed
+
+
+def check_address(scheduler: str) -> None:
+    """``local`` or ``SCHEME://HOST:PORT`` (tcp, tls, ucx, inproc), and dask.distributed installed."""
+    if scheduler != "local":
+        scheme, sep, rest = scheduler.partition("://")
+        if not sep or scheme not in ("tcp", "tls", "ucx", "inproc") or not rest:
+            raise ConfigError(f"scheduler: {scheduler!r} is not 'local' or a Dask scheduler address such as "
+                              "tcp://10.0.0.5:8786")
+    import importlib.util
+
+    try:  # found without importing it (importing distributed takes a while)
+        found = importlib.util.find_spec("distributed") is not None
+    except ValueError:  # present in sys.modules as None: import blocked
+        found = False
+    if not found:
+        _require_distributed()
+
+
+def _guard_local_worker() -> None:
+    """In a LocalCluster worker process: die with the facerisk process, leave signals to it."""
+    import signal
+
+    from harness.executors.local import die_with_parent
+
+    die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class DaskExecutor:
+    """Runs tasks on the Dask cluster at ``scheduler`` (``local``: a LocalCluster started here)."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str, workers: int = 0, timeout: float = 20.0):
+        check_address(scheduler)
+        distributed = _require_distributed()
+        self.scheduler = scheduler
+        self._cluster = None
+        if scheduler == "local":
+            # One thread per worker process: dlib's network objects are not shared between threads.
+            self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
+                                                     processes=True, host="127.0.0.1", dashboard_address=None,
+                                                     silence_logs=logging.ERROR)
+            self.client = distributed.Client(self._cluster)
+            self.client.run(_guard_local_worker)
+        else:
+            try:
+                self.client = distributed.Client(scheduler, timeout=timeout)
+            except (OSError, TimeoutError) as exc:
+                raise FaceriskError(f"scheduler {scheduler}: cannot connect ({exc}); check the address, or start "
+                                    "one with 'dask scheduler' and 'dask worker ADDRESS'") from None
+        info = self.client.scheduler_info()
+        self.workers = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+        if not self.workers:
+            self.client.wait_for_workers(1, timeout=timeout)
+            info = self.client.scheduler_info()
+            self.workers = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+        self._futures: list = []
+
+    def run(self, fn: Callable[[Any, Any], Any], tasks: Sequence[Any], context: Any = None,
+            keys: Optional[Sequence[str]] = None) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        [ctx] = self.client.scatter([context], broadcast=True, hash=False)
+        futures = self.client.map(fn, [ctx] * len(tasks), list(tasks), key=list(keys) if keys else None,
+                                  pure=False if keys is None else True)
+        self._futures = futures
+        index = {f.key: i for i, f in enumerate(futures)}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    result = fut.result()
+                except KilledWorker as exc:
+                    raise FaceriskError(f"scheduler {self.scheduler}: task {exc.task} was lost with "
+                                        f"{exc.allowed_failures + 1} workers in turn, each of which died (out of "
+                                        "memory?); see the worker logs") from None
+                yield index[fut.key], result
+                fut.release()
+        finally:
+            self._futures = []
+
+    def close(self) -> None:
+        try:
+            if self._futures:
+                self.client.cancel(self._futures)
+            self.client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
