@@ -138,6 +138,8 @@ def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequenc
             cross.append(crossgroup.cross_group_fmr(pairs, attrs, t.value, confidence)
                          .assign(threshold_id=t.id, slice=slice_name(attrs)))
     cross_df = pd.concat(cross, ignore_index=True) if cross else pd.DataFrame()
+    if len(cross_df):
+        cross_df = _cross_people(pairs, slices, cross_df)
 
     pgt = []
     for t in thresholds:
@@ -239,6 +241,23 @@ def same_group_fmr(pairs: pd.DataFrame, subj: pd.DataFrame, enrol_n: pd.Series, 
         .drop(columns=["fnmr_lo", "fnmr_hi", "fnmr_ci_lo", "fnmr_ci_hi"])
 
 
+def _cross_people(pairs: pd.DataFrame, slices, cross: pd.DataFrame) -> pd.DataFrame:
+    """Add ``n_people_enrol`` and ``n_people_probe`` (people behind each cross-group cell) to the long table."""
+    imp = pairs[~pairs["genuine"].to_numpy(dtype=bool)]
+    parts = []
+    for attrs in slices:
+        eg = group_labels(imp, [f"enrol_{a}" for a in attrs])
+        pg = group_labels(imp, [f"probe_{a}" for a in attrs])
+        c = imp.groupby([eg.rename("enrol_group"), pg.rename("probe_group")]).agg(
+            n_people_enrol=("enrol_subject", "nunique"), n_people_probe=("probe_subject", "nunique")).reset_index()
+        parts.append(c.assign(slice=slice_name(attrs)))
+    people = pd.concat(parts, ignore_index=True)
+    out = cross.merge(people, on=["slice", "enrol_group", "probe_group"], how="left")
+    for col in ("n_people_enrol", "n_people_probe"):
+        out[col] = out[col].fillna(0).astype(int)
+    return out
+
+
 def _det_grid(pairs: pd.DataFrame, points: int = 60) -> np.ndarray:
     """Thresholds spanning the impostor tail (FMR 1e-4..0.5) and the genuine head, for DET curves."""
     s = pairs["score"].to_numpy()
@@ -288,6 +307,8 @@ def _identification(pairs, thresholds, slices, impostors, notes, seed):
         name = slice_name(attrs) or "all"
         r = identification.fpir_fnir_by_group(S, probe_ids, gallery_ids, labels, [t.value for t in thresholds])
         r["threshold_id"] = r["threshold"].map({t.value: t.id for t in thresholds})
+        people = pd.Series(probe_ids).groupby(labels).nunique()
+        r["n_people"] = r["group"].map(people).fillna(0).astype(int)  # the people behind each search rate
         rows.append(r.assign(slice=name))
         for g in sorted(set(labels)):
             m = labels == g
@@ -302,5 +323,5 @@ def _identification(pairs, thresholds, slices, impostors, notes, seed):
             X = np.array(rows_nm)
             for t in thresholds:
                 gs.append(identification.fpir_by_gallery_size(X, t.value, GALLERY_SIZES)
-                          .assign(slice=name, group=g, threshold_id=t.id))
+                          .assign(slice=name, group=g, threshold_id=t.id, n_people=len(set(probe_ids[m]))))
     return (pd.concat(rows, ignore_index=True), pd.concat(gs, ignore_index=True), pd.concat(cm, ignore_index=True))

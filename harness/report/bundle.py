@@ -380,7 +380,7 @@ def diff(a: dict, b: dict) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
 
     def section(name, x, y, skip=()):
-        fx, fy = _flatten(x), _flatten(y)
+        fx, fy = _flatten(x) if x is not None else {}, _flatten(y) if y is not None else {}
         lines = []
         for k in sorted(set(fx) | set(fy)):
             if any(k.startswith(s) for s in skip):
