@@ -61,6 +61,48 @@ def _build_rows(card: Card, meta_bytes: bytes) -> list[dict[str, str]]:
     return rows
 
 
+def _tree_rows(card: Card, download) -> tuple[list[dict[str, str]], dict[str, bytes]]:
+    """Rows for an upstream laid out one sub-folder per person (LFW): ``<images_prefix><person>/<file>``.
+
+    The images are the card's pinned files under ``images_prefix`` (the person is the sub-folder's name);
+    ``files`` are other pinned files copied into the folder (a pair list); ``labels`` give per-person
+    values from name lists (one file per value, lines naming images ``Person_0001[.jpg]`` or people).
+    A person whose images the lists label differently gets no label, and is listed in the caveat file.
+    """
+    up = card.upstream
+    prefix = up.get("images_prefix", "")
+    images = sorted(k for k in card.sha256 if k.startswith(prefix) and k.lower().endswith((".jpg", ".jpeg", ".png")))
+    if not images:
+        raise DatasetError(f"dataset card {card.path}: no pinned image under {prefix!r}")
+    extras = {f["dest"]: download(f["dest"], f.get("url")) for f in up.get("files", [])}
+    labels: dict[str, dict[str, set]] = {}
+    for attr, sources in (up.get("labels") or {}).items():
+        seen: dict[str, set] = {}
+        for src in sources:
+            text = download(src["dest"], src.get("url")).decode("utf-8")
+            for line in text.split():
+                stem = line.strip().rsplit(".", 1)[0] if line.lower().endswith((".jpg", ".jpeg", ".png")) else line
+                person = stem[:-5] if len(stem) > 5 and stem[-5] == "_" and stem[-4:].isdigit() else stem
+                seen.setdefault(person, set()).add(str(src["value"]))
+        labels[attr] = seen
+    rows, conflicts = [], {}
+    for rel in images:
+        inner = rel[len(prefix):]
+        person = inner.split("/", 1)[0]
+        row = {"image": f"images/{inner}", "subject_id": person, "_upstream": rel}
+        for attr, seen in labels.items():
+            vals = seen.get(person, set())
+            row[attr] = next(iter(vals)) if len(vals) == 1 else ""
+            if len(vals) > 1:
+                conflicts.setdefault(attr, set()).add(person)
+        rows.append(row)
+    if conflicts:
+        extras["LABEL-CONFLICTS.txt"] = "".join(
+            f"{attr}: {p} (labelled {' and '.join(sorted(labels[attr][p]))}; left empty)\n"
+            for attr, people in sorted(conflicts.items()) for p in sorted(people)).encode("utf-8")
+    return rows, extras
+
+
 def fetch(card: Card, home: Path, mirror: Optional[str] = None, progress: bool = True) -> Path:
     """Fetch ``card``'s upstream into ``home/<name>``; return the folder.
 
@@ -75,6 +117,11 @@ def fetch(card: Card, home: Path, mirror: Optional[str] = None, progress: bool =
     """
     if not card.upstream:
         raise DatasetError(f"dataset {card.name} has no public upstream to download; {_offline_help(card, home)}")
+    if not card.upstream.get("images_pinned", True) or not card.upstream.get("base_url"):
+        raise DatasetError(
+            f"dataset card {card.path}: the {card.name} images are not pinned to a public copy "
+            f"({card.upstream.get('images_note', 'no base_url')}); build the folder from your own copy with "
+            "'facerisk datasets init FOLDER' (README: Bring your own data), then run with --dataset FOLDER")
     from harness.rundir import validate_name
 
     validate_name(card.name, f"dataset card {card.path}: name")  # a card named '../x' must not leave the home
@@ -94,7 +141,8 @@ def fetch(card: Card, home: Path, mirror: Optional[str] = None, progress: bool =
 def _fetch_into(card: Card, partial: Path, final: Path, base: str, progress: bool) -> Path:
     home = final.parent
 
-    def download(rel: str) -> bytes:
+    def download(rel: str, url: Optional[str] = None) -> bytes:
+        """The pinned file ``rel`` (the card's sha256 key), from ``base/rel`` or its own pinned ``url``."""
         expected = card.sha256.get(rel)
         if expected is None:
             raise DatasetError(f"dataset card {card.path} has no sha256 for {rel}; refusing an unverified file")
@@ -103,7 +151,7 @@ def _fetch_into(card: Card, partial: Path, final: Path, base: str, progress: boo
             data = cached.read_bytes()
             if _sha(data) == expected:
                 return data
-        url = f"{base}/{rel}"
+        url = url or f"{base}/{rel}"
         try:
             data = _get(url)
         except (urllib.error.URLError, OSError) as exc:
@@ -120,8 +168,15 @@ def _fetch_into(card: Card, partial: Path, final: Path, base: str, progress: boo
         os.replace(tmp, cached)
         return data
 
-    rows = _build_rows(card, download(card.upstream["metadata"]["path"]))
+    if card.upstream.get("layout") == "tree":
+        rows, extras = _tree_rows(card, download)
+    else:
+        rows, extras = _build_rows(card, download(card.upstream["metadata"]["path"])), {}
     built: dict[str, str] = {}
+    for dest, data in extras.items():  # pair lists and label files, pinned like the images
+        (partial / dest).parent.mkdir(parents=True, exist_ok=True)
+        (partial / dest).write_bytes(data)
+        built[dest] = _sha(data)
     for row in tqdm(rows, desc=f"fetch {card.name}", unit="img", disable=not progress):
         data = download(row["_upstream"])
         dest = partial / row["image"]
