@@ -62,10 +62,17 @@ def _add_datasets(sub) -> None:
     f.add_argument("name")
     f.add_argument("--data-home", metavar="DIR")
     f.add_argument("--mirror", metavar="URL", help="base URL to fetch from instead of the card's upstream")
+    i = dsub.add_parser("init", help="write a metadata.csv skeleton from a folder with one sub-folder per person")
+    i.add_argument("folder")
+    i.add_argument("--columns", default="gender,ethnicity,age", help="empty attribute columns to add (comma list)")
+    i.add_argument("--force", action="store_true", help="overwrite an existing metadata.csv")
     v = dsub.add_parser("validate", help="check metadata.csv and the images it names")
     v.add_argument("name", help="dataset name or folder")
     v.add_argument("--data-home", metavar="DIR")
     v.add_argument("--decode", action="store_true", help="also decode every image (slower)")
+    v.add_argument("--per-image", action="append", default=[], metavar="COLUMN",
+                   help="a column describing the image, not the person (e.g. the split column): may differ "
+                        "across one person's images (repeatable)")
 
 
 def _add_ingest(sub) -> None:
@@ -275,12 +282,27 @@ def _datasets(args) -> int:
         root = data.fetch(card, data.data_home(args.data_home), mirror=args.mirror)
         ds = data.open_dataset(str(root), card=card)
         print(f"fetched {card.name}: {len(ds.frame)} images, {ds.frame['subject_id'].nunique()} subjects in {root}")
+    elif args.action == "init":
+        from pathlib import Path
+
+        from harness.data.init import init_tree
+
+        cols = [c.strip() for c in args.columns.split(",") if c.strip()]
+        got = init_tree(Path(args.folder), cols, force=args.force)
+        print(f"wrote {got['path']}: {got['n_images']} images, {got['n_people']} people "
+              f"({got['n_people_with_2plus']} with two or more images)")
+        if got["columns_to_fill"]:
+            print(f"fill in: {', '.join(got['columns_to_fill'])} (one value per person, the same on each of their rows; "
+                  "say in your report how each was obtained: self-reported, annotated or inferred); delete a "
+                  "column you cannot fill")
+        print(f"then: facerisk datasets validate {args.folder}  and  facerisk run --dataset {args.folder} "
+              "--set protocol.kind=all  (or a pairs.txt with --set protocol.kind=pairs)")
     elif args.action == "validate":
         from harness.data.dataset import decode_all
 
         from harness.data import integrity
 
-        ds = data.resolve(args.name, home=args.data_home, download=False)
+        ds = data.resolve(args.name, home=args.data_home, download=False, per_image=args.per_image)
         checked = integrity.check(ds.root, ds.manifest())  # raises, naming the file, when one changed
         print(f"checksums: {checked['status']}" + (f" against {checked['source']} ({checked['n_pinned']} files)"
                                                    if checked["source"] else f" ({checked['note']})"))
