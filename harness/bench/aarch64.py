@@ -160,7 +160,14 @@ def compare(x86: dict, arm: dict, frl: Path, threshold: float = 0.6) -> dict:
             c["false_match_arm"] += int(ma[k])
     changed = [g for g, c in per_group.items() if c["false_non_match_x86"] != c["false_non_match_arm"]
                or c["false_match_x86"] != c["false_match_arm"]]
-    return {"images": len(xr), "same_detections": same_faces, "same_landmarks": same_lm,
+    differing = [{"image": Path(r1["image"]).name, "x86_64": {k: r1.get(k) for k in ("n_faces", "box", "score")},
+                  "aarch64": {k: r2.get(k) for k in ("n_faces", "box", "score")},
+                  "landmarks_max_px": (int(np.abs(np.array(r1["landmarks"]) - np.array(r2["landmarks"])).max())
+                                       if r1.get("landmarks") and r2.get("landmarks") else None),
+                  "template_l2": (float(np.linalg.norm(np.array(r1["template"]) - np.array(r2["template"])))
+                                  if "template" in r1 and "template" in r2 else None)}
+                 for r1, r2 in zip(xr, ar) if r1.get("box") != r2.get("box") or r1.get("landmarks") != r2.get("landmarks")]
+    return {"images": len(xr), "same_detections": same_faces, "differing_detections": differing, "same_landmarks": same_lm,
             "templates_compared": len(both), "bit_identical_templates": bit,
             "max_abs_difference": float(diffs.max()) if len(diffs) else None,
             "max_l2_between_builds": float(l2.max()) if len(l2) else None,
@@ -183,6 +190,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model-dir")
     ap.add_argument("--list")
     ap.add_argument("--result")
+    ap.add_argument("--reuse", action="store_true", help="reuse earlier extractions of the same images")
     a = ap.parse_args(argv)
     if a.action == "extract":
         extract(Path(a.list).read_text().split("\n"), a.model_dir, a.result)
@@ -217,31 +225,46 @@ def main(argv=None) -> int:
     model_dir = a.model_dir or str(dlib_model_dir())
     here = str(Path(__file__).resolve())
     x86_out, arm_out = work / "x86_64.json", work / "aarch64.json"
-    subprocess.run([sys.executable, here, "extract", "--list", str(lst), "--model-dir", model_dir, "--result",
-                    str(x86_out)], check=True)
+    def done(out: Path) -> bool:  # --reuse: an earlier extraction of exactly these images
+        return a.reuse and out.is_file() and [r["image"] for r in json.loads(out.read_text())["records"]] == images
+
+    if not done(x86_out):
+        subprocess.run([sys.executable, here, "extract", "--list", str(lst), "--model-dir", model_dir, "--result",
+                        str(x86_out)], check=True)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root / "opt/facerisk-wheels"), "PYTHONNOUSERSITE": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", "HOME": str(work)}
     t1 = time.time()
-    subprocess.run(["qemu-aarch64-static", "-L", str(root), str(root / "usr/bin/python3.11"), here, "extract",
-                    "--list", str(lst), "--model-dir", model_dir, "--result", str(arm_out)], check=True, env=env)
+    reused = done(arm_out)
+    if not reused:
+        subprocess.run(["qemu-aarch64-static", "-L", str(root), str(root / "usr/bin/python3.11"), here, "extract",
+                        "--list", str(lst), "--model-dir", model_dir, "--result", str(arm_out)], check=True, env=env)
     x86, arm = json.loads(x86_out.read_text()), json.loads(arm_out.read_text())
     if arm["machine"] != "aarch64":
         print(f"check-aarch64-templates: emulated interpreter reports {arm['machine']!r}", file=sys.stderr)
         return 1
     res = compare(x86, arm, frl)
-    import platform
+    # The standalone extraction is the harness's computation: check on a few images, bit for bit.
+    from harness.bench.stages import FramePipeline, load_backends
+
+    pipe = FramePipeline(load_backends("dlib-hog", "dlib-resnet-v1"))
+    checked = [r for r in x86["records"][:4] if "template_hex" in r]
+    res["x86_extraction_equals_harness_templates"] = {
+        "images": len(checked),
+        "bit_identical": sum(pipe.run(r["image"])[1]["template"].tobytes().hex() == r["template_hex"] for r in checked)}
+    from harness.bench.fingerprint import cpu_probe
 
     doc = {"what": "dlib-bin templates on aarch64 (qemu-user emulation of a Debian bookworm arm64 root) vs x86-64, "
                    "same images, same dlib calls as harness dlib-hog + dlib-resnet-v1 (upsample 1, 5-point, 1 jitter)",
            "command": "make check-aarch64-templates", "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "x86_64": {k: v for k, v in x86.items() if k != "records"} | {"cpu": platform.processor() or None},
+           "x86_64": {k: v for k, v in x86.items() if k != "records"} | {"cpu": cpu_probe()["model"]},
            "aarch64": {k: v for k, v in arm.items() if k != "records"} | {
                "root": f"debootstrap --foreign --arch=arm64 --variant=minbase {SUITE} (+ dpkg-deb -x of every package)",
                "emulator": subprocess.run(["qemu-aarch64-static", "--version"], capture_output=True,
                                           text=True).stdout.splitlines()[0], "wheels": wheels},
            "result": res,
            "timing_note": "emulated: timings are meaningless and not reported as Raspberry Pi figures "
-                          f"(emulated extraction took {time.time() - t1:.0f} s wall for {len(images)} images)",
+                          + (f"(emulated extraction took {time.time() - t1:.0f} s wall for {len(images)} images)"
+                             if not reused else "(extraction reused from an earlier run: --reuse)"),
            "raspberry_pi_32_bit": "dlib-bin publishes no armv7l (32-bit) wheel, so on 32-bit Raspberry Pi OS pip would "
                                   "compile dlib from source (hours, needs cmake and ~2 GB of memory): install Raspberry "
                                   "Pi OS 64-bit (Pi 3/4/5/Zero 2 W run it) and use the aarch64 wheels tested here",
