@@ -274,7 +274,10 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
             g = _sub(groups, threshold_id=t_last, slice=r["slice"], group=r["group"])
             s2 = _sub(sg, threshold_id=t_last, slice=r["slice"], group=r["group"])
             proj_rows.append({
-                "slice": labels.slice_label(r["slice"]), "group": labels.group(r["group"]),
+                "who": "everyone" if r["slice"] == "all" else f"{labels.slice_label(r['slice'])}: "
+                                                               f"{labels.group(r['group'])}",
+                "status": g["status"].iloc[0] if len(g) else "ok", "order": (r["slice"] != "all", r["slice"],
+                                                                             r["group"], r["watchlist_size"]),
                 "watchlist": f"{r['watchlist_size']:,}", "people": r["n_people"], "method": r["method"],
                 "per1000": labels.per(r["alerts_per_1000"]),
                 "per1000_ci": labels.interval(r["alerts_per_1000_lo"], r["alerts_per_1000_hi"], labels.per),
@@ -284,6 +287,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
                 "measured_fmr": pct(g["fmr"].iloc[0]) if len(g) else "",
                 "measured_same": pct(s2["fmr"].iloc[0]) if len(s2) else "—",
             })
+        proj_rows.sort(key=lambda x: x.pop("order"))
     sweep_plots = []
     if res.sweep is not None and len(res.sweep):
         tid = res.thresholds[-1].id if res.thresholds else None  # the fixed threshold a deployment would use

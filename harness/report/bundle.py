@@ -315,6 +315,15 @@ def compare_tables(name: str, bundled: pd.DataFrame, fresh: pd.DataFrame, rtol: 
 
 def _recompute(run_files: dict[str, bytes], v: Verification) -> None:
     results = json.loads(run_files["results.json"])
+    from harness import __version__, provenance
+
+    made = ((results.get("provenance") or {}).get("git") or {}).get("commit")
+    now = provenance.git_state().get("commit")
+    if made and now and made != now:
+        v.notes.append(f"the run was made at commit {made[:12]} and is recomputed with commit {now[:12]}: a difference "
+                       "may come from a change of code, not of data")
+    if results.get("facerisk_version") != __version__:
+        v.notes.append(f"made with facerisk {results.get('facerisk_version')}, recomputed with {__version__}")
     fresh = recompute_tables(run_files["pairs.csv"], run_files.get("acquisitions.csv"), results)
     for name, frame in fresh.items():
         fname = f"{name}.csv"
