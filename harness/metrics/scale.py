@@ -74,7 +74,7 @@ def normalise(templates: np.ndarray) -> np.ndarray:
 
 def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.ndarray, group_names: list[str],
                edges: np.ndarray, block: int = 4096, keep_above: Optional[float] = None,
-               progress: bool = False) -> BlockCounts:
+               progress: bool = False, scheduler: Optional[str] = None, rows: Optional[int] = None) -> BlockCounts:
     """Score every unordered pair of templates in blocks and count per group cell on the grid ``edges``.
 
     Parameters
@@ -84,11 +84,16 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
     group_ids : (N,) int array in ``range(len(group_names))``.
     edges : increasing, evenly spaced similarity thresholds.
     keep_above : keep (subject_a, subject_b, count) for impostor pairs scoring >= this (for the bootstrap).
+    scheduler : None: this process; ``"local"`` or ``tcp://HOST:PORT``: the blocks are spread over a Dask
+        cluster (the templates are sent to each worker once). The counts are identical either way.
+    rows : only the first ``rows`` block rows (each against every later block): a measured slice, for
+        projecting the whole run's time; ``comparisons`` then counts the slice's pairs.
     """
     import time
 
     from tqdm import tqdm
 
+    t_start = time.perf_counter()
     # Sorted by subject, a subject's templates are contiguous: genuine pairs can only fall in a
     # diagonal block or the next one, so only those blocks need a same-subject mask.
     order = np.argsort(np.asarray(subject_ids), kind="stable")
@@ -102,48 +107,38 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
     step = (edges[-1] - edges[0]) / (K - 1) if K > 1 else 1.0
     if K > 1 and not np.allclose(np.diff(edges), step, rtol=1e-6, atol=1e-9):
         raise ValueError("edges must be evenly spaced")
-    lo, inv = np.float32(edges[0]), np.float32(1.0 / step)
+    grid = {"G": G, "K": K, "lo": np.float32(edges[0]), "inv": np.float32(1.0 / step), "keep_above": keep_above}
     nb = K + 1
     cells = G * G * nb
-    hist = np.zeros(2 * cells, dtype=np.int64)  # impostor cells, then genuine cells
-    sparse = []
-    t_mm = t_count = 0.0
     starts = list(range(0, N, block))
-    bar = tqdm(total=len(starts) * (len(starts) + 1) // 2, desc="all-vs-all blocks", disable=not progress)
-    for r0 in starts:
-        r1 = min(N, r0 + block)
-        for c0 in starts:
-            if c0 < r0:
-                continue
-            c1 = min(N, c0 + block)
-            t0 = time.perf_counter()
-            S = A[r0:r1] @ A[c0:c1].T
-            t1 = time.perf_counter()
-            # Bucket: 0 below edges[0], k for edges[k-1] <= s < edges[k], K at or above edges[-1].
-            b = S - lo
-            b *= inv
-            np.floor(b, out=b)
-            np.clip(b, -1, K - 1, out=b)
-            code = (gid[r0:r1, None] * G + gid[None, c0:c1]) * nb
-            code += b.astype(np.int32) + 1
-            if c0 in (r0, r1):
-                code += (sid[r0:r1, None] == sid[None, c0:c1]) * np.int32(cells)
-            if c0 == r0:  # diagonal block: only i < j
-                iu = np.triu_indices(r1 - r0, 1, m=c1 - c0)
-                hist += np.bincount(code[iu], minlength=2 * cells)
-            else:
-                hist += np.bincount(code.ravel(), minlength=2 * cells)
-            if keep_above is not None:
-                ii, jj = np.nonzero(S >= keep_above)
-                if c0 == r0:
-                    keep = ii < jj
-                    ii, jj = ii[keep], jj[keep]
-                if len(ii):
-                    sparse.append(np.stack([sid[r0 + ii], sid[c0 + jj], gid[r0 + ii], gid[c0 + jj],
-                                            S[ii, jj].astype(np.float64).view(np.int64)], axis=1))
-            t_count += time.perf_counter() - t1
-            t_mm += t1 - t0
+    pairs = [(r0, min(N, r0 + block), c0, min(N, c0 + block))
+             for r0 in starts[:rows] for c0 in starts if c0 >= r0]
+    hist = np.zeros(2 * cells, dtype=np.int64)  # impostor cells, then genuine cells
+    sparse: list[np.ndarray] = []
+    t_mm = t_count = 0.0
+    bar = tqdm(total=len(pairs), desc="all-vs-all blocks", disable=not progress)
+    if scheduler is None:
+        ctx = (A, sid, gid, grid)
+        for p in pairs:
+            h, sp, tm, tc = _count_blocks(ctx, [p])
+            hist += h
+            sparse.extend(sp)
+            t_mm, t_count = t_mm + tm, t_count + tc
             bar.update()
+    else:
+        from harness.executors.dask_cluster import DaskExecutor
+
+        with DaskExecutor(scheduler) as ex:
+            # Enough tasks to keep every worker busy to the end, few enough that scheduling stays cheap.
+            n_tasks = min(len(pairs), max(1, 8 * ex.workers))
+            tiles = [pairs[i::n_tasks] for i in range(n_tasks)]
+            by_pair: dict[int, np.ndarray] = {}
+            for n, (h, sp, tm, tc) in ex.run(_count_blocks, tiles, (A, sid, gid, grid)):
+                hist += h
+                by_pair.update({n + k * n_tasks: arr for k, arr in enumerate(sp)})
+                t_mm, t_count = t_mm + tm, t_count + tc
+                bar.update(len(tiles[n]))
+            sparse = [by_pair[i] for i in sorted(by_pair)]  # block order, as in this process
     bar.close()
     imp, gen = (_fold(h.reshape(G, G, nb)) for h in (hist[:cells], hist[cells:]))
     sp = None
@@ -152,8 +147,56 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
         sp = pd.DataFrame({"subject_a": arr[:, 0], "subject_b": arr[:, 1], "group_a": arr[:, 2],
                            "group_b": arr[:, 3], "score": arr[:, 4].view(np.float64)})
         sp = sp[sp.subject_a != sp.subject_b].reset_index(drop=True)
-    return BlockCounts(edges, list(group_names), imp, gen, N, N * (N - 1) // 2, sp,
-                       {"matmul_s": t_mm, "count_s": t_count})
+    n_pairs = sum((r1 - r0) * (c1 - c0) if c0 != r0 else (r1 - r0) * (r1 - r0 - 1) // 2 for r0, r1, c0, c1 in pairs)
+    return BlockCounts(edges, list(group_names), imp, gen, N, n_pairs, sp,
+                       {"matmul_s": t_mm, "count_s": t_count, "wall_s": time.perf_counter() - t_start,
+                        "blocks": len(pairs)})
+
+
+def _count_blocks(ctx: tuple, blocks: list[tuple[int, int, int, int]]):
+    """Counts over the block pairs ``(r0, r1, c0, c1)`` (c0 >= r0): one task of either engine.
+
+    Returns the summed histogram, one array of kept pairs per block pair (with ``keep_above``), and the
+    seconds spent in matrix products and in counting.
+    """
+    import time
+
+    A, sid, gid, grid = ctx
+    G, K, lo, inv, keep_above = grid["G"], grid["K"], grid["lo"], grid["inv"], grid["keep_above"]
+    nb = K + 1
+    cells = G * G * nb
+    hist = np.zeros(2 * cells, dtype=np.int64)
+    sparse = []
+    t_mm = t_count = 0.0
+    for r0, r1, c0, c1 in blocks:
+        t0 = time.perf_counter()
+        S = A[r0:r1] @ A[c0:c1].T
+        t1 = time.perf_counter()
+        # Bucket: 0 below edges[0], k for edges[k-1] <= s < edges[k], K at or above edges[-1].
+        b = S - lo
+        b *= inv
+        np.floor(b, out=b)
+        np.clip(b, -1, K - 1, out=b)
+        code = (gid[r0:r1, None] * G + gid[None, c0:c1]) * nb
+        code += b.astype(np.int32) + 1
+        if c0 in (r0, r1):
+            code += (sid[r0:r1, None] == sid[None, c0:c1]) * np.int32(cells)
+        if c0 == r0:  # diagonal block: only i < j
+            iu = np.triu_indices(r1 - r0, 1, m=c1 - c0)
+            hist += np.bincount(code[iu], minlength=2 * cells)
+        else:
+            hist += np.bincount(code.ravel(), minlength=2 * cells)
+        if keep_above is not None:
+            ii, jj = np.nonzero(S >= keep_above)
+            if c0 == r0:
+                keep = ii < jj
+                ii, jj = ii[keep], jj[keep]
+            # One (possibly empty) array per block pair, so results can be put back in block order.
+            sparse.append(np.stack([sid[r0 + ii], sid[c0 + jj], gid[r0 + ii], gid[c0 + jj],
+                                    S[ii, jj].astype(np.float64).view(np.int64)], axis=1))
+        t_count += time.perf_counter() - t1
+        t_mm += t1 - t0
+    return hist, sparse, t_mm, t_count
 
 
 def _fold(h: np.ndarray) -> np.ndarray:

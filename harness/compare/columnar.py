@@ -1,0 +1,117 @@
+"""Columnar (Parquet) copies of a run's large tables, and the aggregates that replace pairs at scale.
+
+A run's ``pairs`` table grows as enrolments x probes; past a few million rows a CSV is slow to write
+and read and many gigabytes on disk. :func:`write_tables` writes Parquet (pyarrow, zstd) copies of the
+tables that are large, atomically (a temporary file renamed into place). Past a larger size even
+Parquet is not worth keeping: :func:`grid_counts` and :func:`subject_pair_counts` keep exactly what
+the rates and the subject bootstrap need (per group pair counts on the threshold grid; per subject
+pair counts at each threshold), as the blockwise all-vs-all engine does.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import FaceriskError
+
+#: Tables with at least this many rows also get a Parquet copy.
+PARQUET_MIN_ROWS = 100_000
+
+
+def _pyarrow():
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise FaceriskError("Parquet outputs need pyarrow, which is not installed; pip install 'facerisk[parquet]' "
+                            "(or set the row limit above the table size)") from None
+    return pyarrow
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to ``path`` as Parquet (zstd), atomically: readers never see half a file."""
+    pa = _pyarrow()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Text columns with missing values stay text (None), not a mix pyarrow refuses.
+    frame = frame.copy()
+    for col in frame.columns[frame.dtypes == object]:
+        frame[col] = frame[col].where(frame[col].notna(), None).map(lambda v: v if v is None else str(v))
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pa.parquet.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_tables(out: Path, tables: dict[str, pd.DataFrame], min_rows: int = PARQUET_MIN_ROWS) -> dict[str, str]:
+    """Parquet copies ``out/NAME.parquet`` of every table with at least ``min_rows`` rows.
+
+    Returns ``{NAME + "_parquet": file name}`` for the files written (for results.json's ``files``).
+    """
+    written = {}
+    for name, frame in tables.items():
+        if frame is not None and len(frame) >= min_rows:
+            written[f"{name}_parquet"] = write_parquet(frame, Path(out) / f"{name}.parquet").name
+    return written
+
+
+def grid_counts(pairs: pd.DataFrame, edges: np.ndarray, group_cols: Sequence[str], score: str = "score",
+                ) -> pd.DataFrame:
+    """Pairs counted per group cell, genuine or not, and score bucket on the increasing grid ``edges``.
+
+    Bucket ``k`` holds scores in ``[edges[k-1], edges[k])`` (0: below ``edges[0]``; ``len(edges)``: at or
+    above the last edge), so the pairs at or above ``edges[k]`` are those in buckets ``k + 1`` and up:
+    see :func:`count_at`. Columns: ``group_cols``, ``genuine``, ``bucket``, ``n``.
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    if len(edges) < 1 or np.any(np.diff(edges) <= 0):
+        raise ValueError("edges must be strictly increasing")
+    bucket = np.searchsorted(edges, pairs[score].to_numpy(dtype=np.float64), side="right")
+    keys = [pairs[c] for c in group_cols] + [pairs["genuine"].astype(bool), pd.Series(bucket, index=pairs.index,
+                                                                                      name="bucket")]
+    counts = pairs.groupby(keys, observed=True, sort=True).size().rename("n").reset_index()
+    return counts
+
+
+def count_at(grid: pd.DataFrame, edges: np.ndarray, threshold: float, group_cols: Sequence[str]) -> pd.DataFrame:
+    """From :func:`grid_counts`: per group cell and genuine, pairs in total and pairs scoring >= ``threshold``
+    (a grid edge)."""
+    edges = np.asarray(edges, dtype=np.float64)
+    k = int(np.searchsorted(edges, threshold))
+    if k >= len(edges) or not np.isclose(edges[k], threshold, rtol=0, atol=1e-12):
+        raise ValueError(f"threshold {threshold} is not an edge of the grid")
+    keys = list(group_cols) + ["genuine"]
+    total = grid.groupby(keys, observed=True)["n"].sum().rename("n_pairs")
+    above = grid[grid["bucket"] > k].groupby(keys, observed=True)["n"].sum().rename("n_at_or_above")
+    return pd.concat([total, above], axis=1).fillna(0).astype(np.int64).reset_index()
+
+
+def subject_pair_counts(pairs: pd.DataFrame, thresholds: Sequence[float], score: str = "score",
+                        subjects: tuple[str, str] = ("enrol_subject", "probe_subject"),
+                        keep: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Per (enrol subject, probe subject): pairs compared and pairs scoring >= each threshold.
+
+    This is what a subject bootstrap resamples (people, not pairs, are the unit); ``keep`` names further
+    columns constant within a subject pair (their groups). Columns: the two subject columns, ``keep``,
+    ``genuine``, ``n_pairs`` and ``n_ge_<i>`` for ``thresholds[i]``.
+    """
+    s = pairs[score].to_numpy(dtype=np.float64)
+    frame = pairs[list(subjects) + list(keep or []) + ["genuine"]].copy()
+    frame["n_pairs"] = 1
+    for i, t in enumerate(thresholds):
+        frame[f"n_ge_{i}"] = (s >= t).astype(np.int64)
+    keys = list(subjects) + list(keep or []) + ["genuine"]
+    return frame.groupby(keys, observed=True, sort=True).sum().reset_index()
