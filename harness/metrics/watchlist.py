@@ -136,15 +136,19 @@ def summary(pairs: pd.DataFrame, thresholds: Sequence[tuple[str, float]], slices
     attrs = sorted({a for s in slices for a in s})
     table = searches(pairs, attrs)
     ths = list(thresholds)
+    calibrated = {}
     for target in target_fpirs:
         t, achieved = fpir_threshold(table["top_nonmate_score"], target)
         ths.append((f"fpir={target:g}", t))
+        calibrated[f"fpir={target:g}"] = {
+            "target_fpir": float(target), "achieved_fpir": achieved,
+            "flag": "target below 3/N non-mated searches: threshold unstable" if target * len(table) < 3 else ""}
     out: dict[str, Any] = {"n_searches": int(len(table)), "n_probe_people": int(table["probe_subject"].nunique()),
                            "n_gallery_people": int(pairs["enrol_subject"].nunique()), "thresholds": []}
     for tid, t in ths:
         rows, flagged = watchlist_rates(table, t, slices)
-        out["thresholds"].append({"threshold_id": tid, "value": t, "groups": rows.to_dict(orient="records"),
-                                  "falsely_flagged": flagged})
+        out["thresholds"].append({"threshold_id": tid, "value": t, **calibrated.get(tid, {}),
+                                  "groups": rows.to_dict(orient="records"), "falsely_flagged": flagged})
     n_gal = int(pairs.loc[~pairs["genuine"].to_numpy(dtype=bool), "enrol_subject"].nunique())
     sweep = gallery_sweep(pairs, ths, sizes or default_sizes(n_gal), seed)
     out["gallery_sweep"] = sweep.to_dict(orient="records")

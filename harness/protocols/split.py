@@ -41,6 +41,10 @@ class SplitProtocol(Protocol):
 
     def roles(self, ds) -> pd.DataFrame:
         p = self.p
+        suggested = (ds.card.protocol or {}).get("kind") if ds.card else None
+        if suggested and suggested != "split" and p.split_column not in ds.frame.columns:
+            raise DatasetError(f"{ds.name}: its card's protocol is {suggested!r} and it has no {p.split_column!r} "
+                               f"column to split on; run with --set protocol.kind={suggested}")
         frame = assign_roles(ds.frame, p.split_column, p.enrol_value, p.probe_value, ds.root / "metadata.csv")
         if p.both_sides_only:
             sides = frame.groupby("subject_id")["role"].nunique()
