@@ -271,7 +271,10 @@ def _datasets(args) -> int:
         print("labels:    " + ", ".join(f"{k} ({v})" for k, v in card.labels.items()))
         if card.description:
             print(f"about:     {card.description}")
-        if card.upstream:
+        if card.upstream and not card.upstream.get("images_pinned", True):
+            print(f"upstream:  images not pinned ({card.upstream.get('images_note', '')}); pinned files: "
+                  + ", ".join(sorted(card.sha256)))
+        elif card.upstream:
             print(f"upstream:  {card.upstream.get('base_url')}")
             print(f"checksums: {len(card.sha256)} files pinned (sha256)")
         for c in card.caveats:
