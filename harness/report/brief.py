@@ -118,6 +118,12 @@ def brief(results: dict, a, groups: pd.DataFrame, holm: bool = False) -> dict[st
                     f"{cap['codec']['kind']} compression")
         out.append(claims.capture(preset=cap["name"], settings=settings,
                                   assumptions="; ".join(capture_assumptions(cap))))
+        sweep = results.get("sweep") or []
+        if sweep:
+            values = sorted({r["value"] for r in sweep})
+            out.append(f"A sweep of simulated captures along {sweep[0]['axis']} ({', '.join(f'{v:g}' for v in values)}) "
+                       "is shown below, every step simulated under the same assumptions and read at the same "
+                       "thresholds, calibrated on the clean photos.")
         cannot.append("How a real doorbell camera performs: these probes are simulated from studio photographs "
                       f"({cap['name']}); treat the figures as a stress test of the model, not a field measurement.")
     sim = " (simulated captures)" if cap else ""

@@ -101,6 +101,7 @@ def check_brief_rules(b, simulated: bool) -> None:
     assert b["cannot"], "a 'what this run cannot tell you' list is required"
 
 
+@pytest.mark.realdata
 def test_brief_of_the_real_run_obeys_the_rules(real_run):
     from harness.report.brief import brief
 
@@ -118,6 +119,24 @@ def test_brief_of_the_real_run_obeys_the_rules(real_run):
     assert "Multiplicity" in text
 
 
-pytestmark = []
-real = pytest.mark.realdata
-test_brief_of_the_real_run_obeys_the_rules = real(test_brief_of_the_real_run_obeys_the_rules)
+
+@pytest.mark.realdata
+def test_brief_of_a_capture_run_says_simulated_in_every_rate_paragraph(real_run):
+    """With a capture preset, every paragraph stating a rate says 'simulated', and the IR assumption is stated."""
+    import json
+
+    from harness.degrade.capture import load
+    from harness.report.brief import brief
+
+    res, out, cfg = real_run
+    results = json.loads((out / "results.json").read_text())
+    results["capture"] = load("doorbell-1536p-night-ir").to_dict()
+    results["sweep"] = [{"axis": "distance", "value": v} for v in (1.0, 3.0)]
+    b = brief(results, res.analysis, res.groups)
+    check_brief_rules(b, simulated=True)
+    for p in b["paragraphs"]:
+        if re.search(r"\d of [\d,]+ ", p) or "sweep" in p or "Projected" in p:  # paragraphs stating rates
+            assert "simulated" in p.lower(), p
+    assert any("grey conversion of visible-light photos" in p for p in b["paragraphs"])
+    assert any("face crops" in p for p in b["paragraphs"])
+    assert any("real doorbell camera" in c for c in b["cannot"])
