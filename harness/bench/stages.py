@@ -10,6 +10,7 @@ cuts and aligns its chip inside ``compute_face_descriptor``.
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,31 +67,51 @@ def load_backends(detector: str, embedder: str, detector_options: Optional[dict]
 
 
 def model_files(backend: Any) -> list[Path]:
-    """Weight files a backend uses, found from its provenance and its ``path``-like attributes."""
+    """Weight files a backend has loaded or names, found duck-typed (its provenance never says where they are).
+
+    Looks at ``path``-like attributes of the backend and of the objects it holds (runtime adapters),
+    and at file names its provenance lists (``weights``/``*_weights`` maps, ``model_file``, any ``K`` with
+    a ``K_sha256``), resolved in dlib's model folder and OpenCV's cascade folder.
+    """
     from harness.modelfiles import dlib_model_dir
 
-    prov = backend.provenance()
     found: dict[str, Path] = {}
-    for attr in ("path", "model_path"):
-        p = getattr(backend, attr, None)
-        if p and Path(p).is_file():
-            found[Path(p).name] = Path(p)
-    names = list((prov.get("weights") or {}).keys())
-    for sub in prov.values():  # nested runtime adapters report their own weights
-        if isinstance(sub, dict) and isinstance(sub.get("weights"), dict):
-            names += list(sub["weights"])
+
+    def add(p: Any) -> None:
+        if isinstance(p, (str, Path)) and str(p) and Path(p).is_file():
+            found.setdefault(Path(p).name, Path(p))
+
+    holders = [backend] + [v for v in vars(backend).values() if hasattr(v, "__dict__") and not isinstance(v, type)] \
+        if hasattr(backend, "__dict__") else [backend]
+    for h in holders:
+        for attr in ("path", "model_path"):
+            add(getattr(h, attr, None))
+    names: list[str] = []
+
+    def collect(prov: dict) -> None:
+        for k, v in prov.items():
+            if (k == "weights" or k.endswith("_weights")) and isinstance(v, dict):
+                names.extend(v)
+            elif isinstance(v, str) and (k == "model_file" or f"{k}_sha256" in prov):  # a named, hashed file
+                names.append(v)
+            elif isinstance(v, dict):
+                collect(v)
+
+    collect(backend.provenance())
     for n in names:
         if n in found:
             continue
-        if Path(n).is_file():
-            found[Path(n).name] = Path(n)
-            continue
+        add(n)
+        folders = []
+        cv2 = sys.modules.get("cv2")  # OpenCV's bundled cascades, when an OpenCV backend is loaded
+        if cv2 is not None and getattr(getattr(cv2, "data", None), "haarcascades", None):
+            folders.append(Path(cv2.data.haarcascades))
         try:
-            cand = dlib_model_dir() / n
-        except Exception:  # face_recognition_models absent: only path-based models are sizable
-            continue
-        if cand.is_file():
-            found[n] = cand
+            folders.append(dlib_model_dir())
+        except Exception:  # face_recognition_models absent
+            pass
+        for folder in folders:
+            add(folder / n)
     return sorted(found.values())
 
 

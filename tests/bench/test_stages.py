@@ -91,6 +91,24 @@ def test_model_files_of_dlib_backends():
     assert model_files(load_backends("null", "null").embedder) == []
 
 
+@pytest.mark.parametrize("detector, options, expected", [
+    ("haar", {}, "haarcascade_frontalface_default.xml"),
+    ("blazeface-short", {"runtime": "litert"}, "face_detection_short_range.tflite"),
+])
+def test_model_files_of_other_registry_detectors(detector, options, expected):
+    """Found duck-typed (runtime adapters' paths, hashed names in provenance), sized and hashed in bench.json."""
+    from harness.detect import REGISTRY
+
+    if detector not in REGISTRY:
+        pytest.skip(f"{detector} is not registered in this checkout")
+    try:
+        b = load_backends(detector, "null", detector_options=options)
+    except Exception as exc:  # the backend's own runtime may be absent on this machine
+        pytest.skip(f"{detector} cannot load here: {exc}")
+    names = {p.name for p in model_files(b.detector)}
+    assert expected in names and "shape_predictor_5_face_landmarks.dat" in names
+
+
 def test_bench_template_equals_the_runs_template(frl):
     """The timed pipeline computes what a run computes: same template, bit for bit."""
     from harness.pipeline import acquire_image
