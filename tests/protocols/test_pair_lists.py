@@ -43,3 +43,20 @@ def test_csv_format(tmp_path):
 def test_bad_lists_name_the_line(tmp_path, text, match):
     with pytest.raises(DatasetError, match=match):
         read_pair_list(write(tmp_path, text, "p.csv" if text.startswith("image_a") else "pairs.txt"), IMAGES)
+
+
+def test_cli_stops_with_one_line_naming_the_line(tmp_path, capsys):
+    import numpy as np
+
+    from harness import cli
+    from tests.conftest import write_dataset
+
+    imgs = {img: np.zeros((8, 8, 3), dtype=np.uint8) for img in IMAGES}
+    rows = [{"image": img, "subject_id": img.split("/")[1]} for img in IMAGES]
+    root = write_dataset(tmp_path / "ds", rows, imgs)
+    (root / "pairs.txt").write_text("1\t1\nAnn_A\t1\t1\nAnn_A\t1\tBob_B\t1\n")
+    rc = cli.main(["run", "--dataset", str(root), "--set", "protocol.kind=pairs", "--reports-dir",
+                   str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c"), "-q"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "pairs.txt: line 2: image 'lfw/Ann_A/Ann_A_0001.jpg' is paired with itself" in err[0]
