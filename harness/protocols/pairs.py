@@ -5,8 +5,10 @@ Formats (``protocol.pairs_file``, relative to the data set folder):
 - LFW ``pairs.txt``: a header ``FOLDS N`` (or ``N``: one fold), then per fold ``N`` same-person lines
   ``name  n1  n2`` and ``N`` different-person lines ``name1  n1  name2  n2`` (tab or space separated);
   image ``name``/``n`` is the metadata image whose file name is ``name_%04d`` (any extension, any folder).
-- CSV with header ``image_a,image_b,same[,fold]``: images as metadata.csv names them; ``same`` is
-  1/0, true/false, yes/no or same/different.
+- CSV with header ``image_a,image_b,same[,fold][,group]``: images as metadata.csv names them; ``same``
+  is 1/0, true/false, yes/no or same/different; ``group`` (RFW / BFW style) labels each pair with the
+  group it was drawn for, and the benchmark accuracy is then also given per group, each group's pairs
+  cross-validated over their own folds, as RFW reports it.
 
 Every listed pair is accounted for. A pair naming an image the data set lacks, an image paired with
 itself, a line outside the declared folds, or an empty/unknown fold is an error naming the line. A
@@ -128,8 +130,12 @@ def parse_csv(text: str, images: pd.Series, where: str) -> pd.DataFrame:
         if not fold:
             raise DatasetError(f"{where}: line {n}: empty fold (unknown fold); give every pair a fold, or drop the "
                                "fold column")
-        rows.append({"line": n, "image_a": rec["image_a"], "image_b": rec["image_b"], "same": flag in TRUE,
-                     "fold": fold})
+        row = {"line": n, "image_a": rec["image_a"], "image_b": rec["image_b"], "same": flag in TRUE, "fold": fold}
+        if "group" in cols:  # RFW / BFW style: the list labels each pair with the group it belongs to
+            if not rec.get("group"):
+                raise DatasetError(f"{where}: line {n}: empty group; label every pair, or drop the group column")
+            row["group"] = rec["group"]
+        rows.append(row)
     if not rows:
         raise DatasetError(f"{where}: no pairs listed")
     return pd.DataFrame(rows)
@@ -258,4 +264,17 @@ def benchmark_figures(listing: pd.DataFrame, pairs: pd.DataFrame, lost_policy: s
     else:
         out["accuracy"] = None
         out["accuracy_note"] = "one fold: LFW-style accuracy (threshold chosen on the other folds) needs two or more"
+    if "group" in listing.columns:
+        groups = listing["group"].astype(str).to_numpy()
+        out["by_group"] = {}
+        for g in sorted(set(groups)):
+            sel = groups == g
+            entry: dict[str, Any] = {"n_pairs": int(sel.sum()), "n_lost_to_fta": int((lost & sel).sum())}
+            if len(set(folds[sel])) >= 2:
+                acc = lfw.fold_accuracies(score[sel], same[sel], folds[sel], lost[sel], lost_policy)
+                entry.update(mean=acc["mean"], standard_error=acc["standard_error"], n_folds=acc["n_folds"],
+                             folds=acc["folds"])
+            else:
+                entry["note"] = "fewer than two folds in this group: no cross-validated accuracy"
+            out["by_group"][g] = entry
     return out

@@ -22,6 +22,9 @@ def tables(info: Optional[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         if res.get("accuracy"):
             out["lfw_folds"] = pd.DataFrame(res["accuracy"]["folds"])
         out["tar_at_far"] = pd.DataFrame(res.get("tar_at_far", []))
+        if res.get("by_group"):
+            out["accuracy_by_group"] = pd.DataFrame(
+                [{"group": g, **{k: v for k, v in e.items() if k != "folds"}} for g, e in res["by_group"].items()])
     if info and info.get("kind") == "watchlist" and res:
         rows, flagged = [], []
         for t in res.get("thresholds", []):
@@ -74,6 +77,11 @@ def html_section(info: Optional[dict[str, Any]]) -> str:
                                 {"accuracy": _pct, "threshold": lambda v: f"{v:.4f}"}))
         else:
             parts.append(f"<p>{html.escape(res.get('accuracy_note', ''))} {html.escape(lost)}</p>")
+        by = tables(info).get("accuracy_by_group")
+        if by is not None and "mean" in by:
+            parts.append("<p>Per group of the list (each cross-validated over its own folds):</p>" + _table(
+                by, [("group", "group"), ("n_pairs", "pairs"), ("n_lost_to_fta", "lost to FTA"), ("mean", "accuracy"),
+                     ("standard_error", "standard error")], {"mean": _pct, "standard_error": _pct}))
         tar = tables(info)["tar_at_far"]
         if len(tar):
             parts.append(_table(tar, [("target_far", "target FAR"), ("far", "FAR"), ("tar", "TAR"),

@@ -60,3 +60,10 @@ def test_cli_stops_with_one_line_naming_the_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1
     assert "pairs.txt: line 2: image 'lfw/Ann_A/Ann_A_0001.jpg' is paired with itself" in err[0]
+
+
+def test_csv_group_column(tmp_path):
+    text = "image_a,image_b,same,fold,group\nlfw/Ann_A/Ann_A_0001.jpg,lfw/Ann_A/Ann_A_0002.jpg,1,1,x\n" \
+           "lfw/Ann_A/Ann_A_0001.jpg,lfw/Cy_C/Cy_C_0001.jpg,0,1,\n"
+    with pytest.raises(DatasetError, match="line 3: empty group"):
+        read_pair_list(write(tmp_path, text, "p.csv"), IMAGES)

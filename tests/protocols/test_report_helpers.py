@@ -26,3 +26,16 @@ def test_pairs_tables_and_html(tmp_path):
 
 def test_nothing_for_split():
     assert report.html_section({"kind": "split", "results": {}}) == "" and report.tables(None) == {}
+
+
+def test_rfw_style_group_labels_give_per_group_accuracy():
+    listing = pd.DataFrame({"line": range(2, 42), "same": [True, False] * 20,
+                            "fold": [str(1 + (i // 10) % 2) for i in range(40)],
+                            "group": ["African"] * 20 + ["Asian"] * 20})
+    # African pairs perfectly separated; Asian ones always scored "same"
+    pairs = pd.DataFrame({"line": range(2, 42), "score": [1.0, -1.0] * 10 + [1.0] * 20})
+    res = benchmark_figures(listing, pairs, "reject", [0.1])
+    assert res["by_group"]["African"]["mean"] == 1.0 and res["by_group"]["Asian"]["mean"] == 0.5
+    assert res["by_group"]["Asian"]["n_folds"] == 2
+    page = report.html_section({"kind": "pairs", "results": res})
+    assert "Per group of the list" in page and "African" in page
