@@ -175,7 +175,7 @@ def _add_metrics(sub) -> None:
 #: ``add_parser(subparsers)`` and ``main(args) -> int``. New commands go here, not into this file.
 PLUGINS: dict[str, str] = {
     "models": "harness.models_cli",
-    "compare": "harness.compare_runs",
+    "compare": "harness.compare_cli",
     "bench": "harness.bench.cli",
     "report": "harness.bench.report_cli",
     "bundle": "harness.bundle_cli",

@@ -337,24 +337,8 @@ def write(table: pd.DataFrame, summary: dict[str, Any], a: RunData, b: RunData, 
     return {"json": "compare.json", "csv": "compare.csv", "markdown": "compare.md"}
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("compare", help="two runs side by side: per-group change in FMR/FNMR/FTA at A's thresholds",
-                       description="Compare run B against run A (e.g. an int8 model against its fp32 original) on "
-                                   "the same data: per group, the change in FMR, FNMR and FTA at A's thresholds, with "
-                                   "paired subject-bootstrap intervals (the same people resampled for both runs), "
-                                   "plus embedding speed and model size. Writes compare.json, compare.csv and "
-                                   "compare.md.")
-    p.add_argument("run_a", help="run directory (or name under --reports-dir): the reference")
-    p.add_argument("run_b", help="run directory (or name): the candidate")
-    p.add_argument("--out", metavar="DIR", help="output folder (default <reports-dir>/compare_<A>_vs_<B>)")
-    p.add_argument("--reports-dir", default="reports", metavar="DIR")
-    p.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates (default 1000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--exclude-subjects", metavar="ID", nargs="*", default=[],
-                   help="people to leave out of both runs (calibration people are left out automatically)")
-
-
 def main(args) -> int:
+    """Run ``facerisk compare`` (parsed by :mod:`harness.compare_cli`)."""
     if args.replicates < 100:
         raise FaceriskError("--replicates must be at least 100 for percentile intervals")
     a, b = load_run(args.run_a, args.reports_dir), load_run(args.run_b, args.reports_dir)

@@ -82,3 +82,12 @@ def test_capture_commands_and_absurd_values(capsys, tmp_path):
     assert r.returncode == 2 and "hfov_deg" in r.stderr
     r = cli("run", "--sweep", "distance=5:1:1", "-q")
     assert r.returncode == 2 and "STOP >= START" in r.stderr
+
+
+def test_building_the_parser_imports_no_numerical_library():
+    """Every facerisk start builds the parser: plugins must keep their heavy imports inside main()."""
+    code = ("import sys, harness.cli as c; c.build_parser(); "
+            "print(','.join(m for m in ('numpy', 'pandas', 'scipy', 'matplotlib', 'onnxruntime', 'dlib', 'cv2') "
+            "if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
