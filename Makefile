@@ -44,8 +44,14 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test .ref/.installed
 	FACERISK_DATA_HOME=$(DATA_HOME) FACERISK_REF_PATH=$(abspath .ref) $(PY) -m pytest $(ARGS)
 
+# Figures go to .benchmarks/results (ignored by git), so `make bench` never dirties the checkout (a dirty
+# checkout is recorded as git.dirty in every later result); to refresh the committed figures, run
+# `make bench BENCH_OUT=benchmarks/results` and commit them with the command.
+BENCH_OUT ?= .benchmarks/results
 bench: $(VENV)/.installed-test .ref/.installed
-	FACERISK_DATA_HOME=$(DATA_HOME) FACERISK_REF_PATH=$(abspath .ref) $(PY) -m pytest benchmarks $(ARGS)
+	mkdir -p $(BENCH_OUT)
+	FACERISK_BENCH_OUT=$(abspath $(BENCH_OUT)) FACERISK_DATA_HOME=$(DATA_HOME) FACERISK_REF_PATH=$(abspath .ref) \
+		$(PY) -m pytest benchmarks $(ARGS)
 
 check-aarch64: $(VENV)/.installed
 	$(PY) .ci/check-aarch64
