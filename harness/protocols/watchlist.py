@@ -2,7 +2,8 @@
 
 Roles: the probes are the run's data set images with ``split_column = probe_value`` (every image when
 the data set has no such column); the gallery (enrolled) is ``protocol.gallery_dataset`` (every
-image, or those with ``gallery_column = gallery_value``). The two must hold different people, which is
+image, or those with ``gallery_column = gallery_value``), or, with no gallery data set, the run's own
+images with ``gallery_column = gallery_value`` (a column assigning people to the gallery). The two must hold different people, which is
 checked by subject id (ids shared by both sets are an error: rename them, or they would silently turn
 strangers into mates). With ``mated: true`` the probes' own ``split_column = enrol_value`` images are
 enrolled too, so searches are mated and FNIR is measured; otherwise every search is non-mated.
@@ -38,9 +39,10 @@ class WatchlistProtocol(Protocol):
         from harness.data import integrity
 
         p, d = self.p, self.cfg.dataset
-        if not p.gallery_dataset:
-            raise ConfigError("protocol.kind=watchlist needs protocol.gallery_dataset (a card name or folder holding "
-                              "the gallery's people), e.g. --set protocol.gallery_dataset=/data/arrest-photos")
+        if not p.gallery_dataset and p.gallery_column is None:
+            raise ConfigError("protocol.kind=watchlist needs a gallery: protocol.gallery_dataset (a card name or folder "
+                              "holding the gallery's people, e.g. --set protocol.gallery_dataset=/data/arrest-photos), "
+                              "or protocol.gallery_column/gallery_value selecting other people of this data set")
         if (p.gallery_column is None) != (p.gallery_value is None):
             raise ConfigError("protocol.gallery_column and protocol.gallery_value go together (or leave both unset "
                               "to enrol every gallery image)")
@@ -49,13 +51,18 @@ class WatchlistProtocol(Protocol):
                 raise ConfigError(f"protocol.target_fpirs: {t} is not a rate in (0, 1)")
         if any(n < 1 for n in p.gallery_sizes):
             raise ConfigError("protocol.gallery_sizes must be positive numbers of people")
-        gal = data.resolve(p.gallery_dataset, home=d.data_home, download=d.download, mirror=None,
-                           progress=self.cfg.progress, per_image=self.per_image_columns(),
-                           subject_column=p.subject_column)
-        if gal.root.resolve() == ds.root.resolve():
-            raise DatasetError(f"protocol.gallery_dataset {p.gallery_dataset!r} is the probe data set itself; a "
-                               "watchlist gallery holds other people (use the split protocol within one set)")
-        checked = integrity.check(gal.root, gal.manifest(), d.allow_modified)
+        same_set = not p.gallery_dataset
+        if same_set:  # one data set: a column says which people form the gallery (checked disjoint below)
+            gal = ds
+            checked = {"status": "same data set as the probes"}
+        else:
+            gal = data.resolve(p.gallery_dataset, home=d.data_home, download=d.download, mirror=None,
+                               progress=self.cfg.progress, per_image=self.per_image_columns(),
+                               subject_column=p.subject_column)
+            if gal.root.resolve() == ds.root.resolve():
+                raise DatasetError(f"protocol.gallery_dataset {p.gallery_dataset!r} is the probe data set itself; "
+                                   "leave it unset and choose the gallery's people with protocol.gallery_column")
+            checked = integrity.check(gal.root, gal.manifest(), d.allow_modified)
         frame = ds.frame
         if p.split_column in frame.columns:
             probes = frame[frame[p.split_column] == p.probe_value]
@@ -80,7 +87,9 @@ class WatchlistProtocol(Protocol):
                                f"both the probe set ({ds.root}) and the gallery ({gal.root}); a watchlist gallery "
                                "must hold other people (give them distinct ids), or use protocol.mated=true to "
                                "enrol the probes' own images")
-        g = g.assign(image=[f"@{PREFIX}/{img}" for img in g["image"]], role="enrol", _set="gallery")
+        if not same_set:
+            g = g.assign(image=[f"@{PREFIX}/{img}" for img in g["image"]])
+        g = g.assign(role="enrol", _set="gallery")
         parts = [probes.assign(role="probe", _set="probe"), g]
         if p.mated:
             if p.split_column not in frame.columns:
@@ -94,15 +103,17 @@ class WatchlistProtocol(Protocol):
         both = pd.concat(parts, ignore_index=True)
         # The run's data set now names the gallery's files too (as @gallery/<path>), so every file is hashed,
         # cached and recorded like the probes'.
-        ds.extra_roots[PREFIX] = gal.root
-        ds.frame = pd.concat([frame, g.drop(columns=["role", "_set"])], ignore_index=True)
+        if not same_set:
+            ds.extra_roots[PREFIX] = gal.root
+            ds.frame = pd.concat([frame, g.drop(columns=["role", "_set"])], ignore_index=True)
         self.info.update(
             probes={"dataset": ds.name, "root": str(ds.root), "images": chosen, "n_images": int(len(probes)),
                     "n_people": int(probes["subject_id"].nunique())},
             gallery={"dataset": gal.name, "root": str(gal.root), "n_images": int(len(g)),
                      "n_people": int(g["subject_id"].nunique()),
                      "images": "every image" if p.gallery_column is None else f"{p.gallery_column} = {p.gallery_value}",
-                     "manifest_sha256": data.Dataset.manifest_hash(gal.manifest()), "integrity": checked,
+                     "manifest_sha256": None if same_set else data.Dataset.manifest_hash(gal.manifest()),
+                     "integrity": checked,
                      "card": gal.card.summary() if gal.card else None},
             mated=p.mated, n_mated_entries=int(sum(len(x) for x in parts[2:])), target_fpirs=list(p.target_fpirs),
             people_disjoint_by_id=True)

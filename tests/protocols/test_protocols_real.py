@@ -171,3 +171,14 @@ def test_mislabelled_pair_is_an_error_or_a_counted_warning(lfw_tree, run_cfg, tm
                                dataset=str(lfw_tree)))
     assert res.provenance["protocol"]["n_mislabelled"] == 1
     assert any("mislabelled" in w for w in res.warnings)
+
+
+def test_watchlist_within_one_data_set(frl, frl_meta, tmp_path, run_cfg):
+    """No gallery data set: a column assigns people to the probe side or the gallery."""
+    ids = sorted(frl_meta["subject_id"].unique())
+    side = frl_meta["subject_id"].map(lambda s: "probe" if s in set(ids[::2]) else "gallery")
+    root = linked_set(frl, tmp_path / "one", frl_meta.assign(side=side))
+    res = pipeline.run(run_cfg("protocol.kind=watchlist", "protocol.split_column=side", "protocol.probe_value=probe",
+                               "protocol.gallery_column=side", "protocol.gallery_value=gallery", dataset=str(root)))
+    assert len(res.pairs) == 102 * 102 and not res.pairs["genuine"].any()  # 102 probe images x 102 gallery images
+    assert set(res.pairs["probe_subject"]).isdisjoint(res.pairs["enrol_subject"])
