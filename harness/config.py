@@ -189,6 +189,9 @@ class MetricsConfig:
     bootstrap: int = 1000
     #: Lead with Holm-adjusted disparity verdicts (over every ratio test of the run) instead of per-test ones.
     holm: bool = False
+    #: Re-fit calibrated thresholds inside every bootstrap replicate, so intervals carry threshold uncertainty
+    #: (costs about 4·target·N + 50 thresholds per replicate; see harness.metrics.bootstrap.recalibrated_intervals).
+    recalibrate: bool = False
 
 
 @dataclass

@@ -71,10 +71,16 @@ def resolve_slices(frame: pd.DataFrame, attributes: Sequence[str], intersections
 def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequence[Threshold],
             slices: Sequence[Sequence[str]], side: str = "probe", confidence: float = 0.95,
             min_subjects: int = 5, small_subjects: int = 30, replicates: int = 1000, seed: int = 0,
-            impostors: str = "all", match_on: Sequence[str] = ()) -> Analysis:
+            impostors: str = "all", match_on: Sequence[str] = (), recalibrate: bool = False) -> Analysis:
     """Per-group rates with exact and subject-bootstrap intervals, disparity summaries with intervals,
     same-group (demographically matched) FMR, cross-group FMR, the per-group-threshold study, and 1:N
     identification per group.
+
+    With ``recalibrate`` (``metrics.recalibrate``), calibrated thresholds are also re-fitted inside
+    every replicate (:func:`~harness.metrics.bootstrap.recalibrated_intervals`), adding
+    ``*_recal_lo/hi`` and ``threshold_recal_lo/hi`` columns, and the headline interval is widened to
+    them: threshold uncertainty is then carried. Cost: each calibrated threshold is evaluated on a grid
+    of about 4·target·N + 50 thresholds in every replicate.
 
     The bootstrap groups impostor pairs by ``side`` like :func:`group_frame`; under the matched
     protocol its subject pairs are restricted to equal ``match_on`` keys (``match_on`` columns of
@@ -120,6 +126,18 @@ def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequenc
         b = pd.concat(boot_rows, ignore_index=True)[["threshold_id", "slice", "group", "fmr_boot_lo", "fmr_boot_hi",
                                                      "fnmr_boot_lo", "fnmr_boot_hi"]]
         groups = groups.merge(b, on=["threshold_id", "slice", "group"], how="left")
+    if recalibrate and replicates:
+        rec = []
+        for t in thresholds:
+            if t.kind != "calibrated" or not t.target_fmr:
+                continue
+            for attrs in [[]] + [list(s) for s in slices]:
+                labels = group_labels(subj, attrs) if attrs else pd.Series("all", index=subj.index)
+                rec.append(boot.recalibrated_intervals(pairs, labels, enrol_n, probe_n, t.target_fmr, replicates, seed,
+                                                       confidence, keys, side)
+                           .assign(threshold_id=t.id, slice=slice_name(attrs) or "all"))
+        if rec:
+            groups = groups.merge(pd.concat(rec, ignore_index=True), on=["threshold_id", "slice", "group"], how="left")
     groups = headline_intervals(groups)
     summaries = pd.concat(summary_rows, ignore_index=True) if summary_rows else pd.DataFrame()
     if len(summaries):
@@ -171,9 +189,10 @@ def headline_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for r in ("fmr", "fnmr"):
         lo, hi = out[f"{r}_lo"], out[f"{r}_hi"]
-        if f"{r}_boot_lo" in out:
-            lo = np.fmin(lo, out[f"{r}_boot_lo"])
-            hi = np.fmax(hi, out[f"{r}_boot_hi"])
+        for kind in ("boot", "recal"):  # recal: threshold re-fitted per replicate (metrics.recalibrate)
+            if f"{r}_{kind}_lo" in out:
+                lo = np.fmin(lo, out[f"{r}_{kind}_lo"])
+                hi = np.fmax(hi, out[f"{r}_{kind}_hi"])
         out[f"{r}_ci_lo"], out[f"{r}_ci_hi"] = lo, hi
     return out
 

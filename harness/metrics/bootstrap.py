@@ -351,3 +351,54 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
                           if "max_min" in name and not np.isnan(value) else "",
                           "undefined_share": 1 - len(defined) / max(1, fmr_b.shape[0])})
     return BootstrapResult(pd.DataFrame(rows), pd.DataFrame(srows), replicates, seed)
+
+
+def recalibrated_intervals(pairs: pd.DataFrame, subject_groups: pd.Series, enrol_n: pd.Series, probe_n: pd.Series,
+                           target_fmr: float, replicates: int = 1000, seed: int = 0, confidence: float = 0.95,
+                           keys: Optional[pd.Series] = None, side: str = "probe", chunk: int = 100) -> pd.DataFrame:
+    """Subject-bootstrap intervals that carry the calibrated threshold's own uncertainty.
+
+    In each replicate the threshold is re-fitted to ``target_fmr`` on that replicate's impostor
+    pairs (the lowest threshold whose overall FMR does not exceed the target, exactly as
+    :func:`harness.metrics.rates.threshold_at_fmr` fits it on the full sample), and every group is
+    read there. Counts are kept on a grid just above each of the highest impostor scores (about
+    ``4·target·N + 50`` of them, enough for any plausible replicate), so the cost is that many
+    thresholds instead of one: O(B · (subjects + false-match pairs) · grid).
+
+    Returns one row per group: ``fmr_recal_lo/hi``, ``fnmr_recal_lo/hi`` and the re-fitted
+    threshold's interval ``threshold_recal_lo/hi`` (similarity units).
+    """
+    s = pairs["score"].to_numpy(dtype=np.float64)
+    gen = pairs["genuine"].to_numpy(dtype=bool)
+    imp = np.sort(s[~gen])[::-1]
+    if not len(imp):
+        return pd.DataFrame()
+    m_top = min(len(imp), int(np.ceil(4 * target_fmr * len(imp))) + 50)
+    grid = np.unique(np.nextafter(imp[:m_top], np.inf))  # ascending: FMR falls along the grid
+    counts = SubjectCounts.from_pairs(pairs, subject_groups, enrol_n, probe_n, grid, keys=keys, side=side)
+    rng = np.random.default_rng(seed)
+    fmr_reps, fnmr_reps, thr_reps = [], [], []
+    for start in range(0, replicates, chunk):
+        mult = resample(counts.groups, min(chunk, replicates - start), rng)
+        r = counts.rates(mult)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overall = r["n_false_match"].sum(axis=1) / r["n_impostor"].sum(axis=1)[:, None]  # (B, T)
+        ok = overall <= target_fmr + 1e-12
+        # The lowest grid threshold meeting the target (a replicate with FM beyond the grid's reach keeps the
+        # top one, which meets any target: no impostor scores above it).
+        j = np.where(ok.any(axis=1), ok.argmax(axis=1), len(grid) - 1)
+        b = np.arange(len(j))
+        fmr_reps.append(r["fmr"][b, :, j])
+        fnmr_reps.append(r["fnmr"][b, :, j])
+        thr_reps.append(grid[j])
+    a = (1 - confidence) / 2
+    fmr_b, fnmr_b, thr = np.concatenate(fmr_reps), np.concatenate(fnmr_reps), np.concatenate(thr_reps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = {k: (np.nanquantile(v, a, axis=0), np.nanquantile(v, 1 - a, axis=0)) for k, v in
+             (("fmr", fmr_b), ("fnmr", fnmr_b))}
+    t_lo, t_hi = float(np.quantile(thr, a)), float(np.quantile(thr, 1 - a))
+    return pd.DataFrame([{"group": g, "fmr_recal_lo": q["fmr"][0][gi], "fmr_recal_hi": q["fmr"][1][gi],
+                          "fnmr_recal_lo": q["fnmr"][0][gi], "fnmr_recal_hi": q["fnmr"][1][gi],
+                          "threshold_recal_lo": t_lo, "threshold_recal_hi": t_hi}
+                         for gi, g in enumerate(counts.group_names())])

@@ -237,9 +237,10 @@ def brief(results: dict, a, groups: pd.DataFrame, holm: bool = False) -> dict[st
                           "produced comparisons)" for r in tiny.itertuples())
         cannot.append(f"Anything about groups with too few people who produced trials: {names}. They are shown for "
                       "completeness and left out of every comparison.")
-    cannot.append("How uncertain the thresholds themselves are: calibrated thresholds are fitted on this run's own "
-                  "impostor pairs and held fixed in every bootstrap replicate, so intervals do not carry threshold "
-                  "uncertainty.")
+    if "fmr_recal_lo" not in groups.columns:
+        cannot.append("How uncertain the thresholds themselves are: calibrated thresholds are fitted on this run's "
+                      "own impostor pairs and held fixed in every bootstrap replicate, so intervals do not carry "
+                      "threshold uncertainty (set metrics.recalibrate=true to re-fit them in every replicate).")
     cannot.append("Anything about people, cameras or groups not in this data set.")
     caveats = (results["provenance"]["dataset"].get("card") or {}).get("caveats") or []
     cannot.extend(caveats)

@@ -217,8 +217,14 @@ def verify(path: str | Path, recompute: bool = True) -> Verification:
     return v
 
 
-def recompute_tables(pairs_csv: bytes, acq_csv: Optional[bytes], results: dict) -> dict[str, pd.DataFrame]:
-    """Every metrics table of a run, recomputed from its score file with its own settings and thresholds."""
+def recompute_tables(pairs_csv: bytes, acq_csv: Optional[bytes], results: dict,
+                     matched_bootstrap: Optional[bool] = None, recalibrate: Optional[bool] = None
+                     ) -> dict[str, pd.DataFrame]:
+    """Every metrics table of a run, recomputed from its score file with its own settings and thresholds.
+
+    ``matched_bootstrap`` / ``recalibrate``: whether the run bootstrapped its matched-impostor pairs and
+    re-fitted thresholds per replicate (read off its files by :func:`verify`; default: from its config).
+    """
     from harness import config as config_mod
     from harness.metrics.analysis import analyse, resolve_slices
     from harness.metrics.interop import acquisitions_from_pairs, read_scores
@@ -247,7 +253,9 @@ def recompute_tables(pairs_csv: bytes, acq_csv: Optional[bytes], results: dict) 
     thresholds = [Threshold(**{k: v for k, v in t.items() if k in fields}) for t in results["thresholds"]]
     a = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
                 min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
-                seed=cfg.seed, impostors=cfg.protocol.impostors, match_on=cfg.protocol.match_on)
+                seed=cfg.seed, impostors=cfg.protocol.impostors,
+                match_on=cfg.protocol.match_on if matched_bootstrap in (None, True) else (),
+                recalibrate=bool(getattr(m, "recalibrate", False)) if recalibrate is None else recalibrate)
     a.projection = project(pairs, thresholds, slices, cfg.projection.watchlist_sizes,
                            cfg.projection.visitors_per_day, m.bootstrap, cfg.seed, m.confidence)
     return {k: getattr(a, attr) for k, attr in TABLE_ATTRS.items()}
@@ -324,7 +332,11 @@ def _recompute(run_files: dict[str, bytes], v: Verification) -> None:
                        "may come from a change of code, not of data")
     if results.get("facerisk_version") != __version__:
         v.notes.append(f"made with facerisk {results.get('facerisk_version')}, recomputed with {__version__}")
-    fresh = recompute_tables(run_files["pairs.csv"], run_files.get("acquisitions.csv"), results)
+    # Mirror what the run did (its files say), so a version of the pipeline that did not pass an option
+    # is recomputed the same way rather than reported as different.
+    header = run_files.get("groups.csv", b"").split(b"\n", 1)[0].decode()
+    fresh = recompute_tables(run_files["pairs.csv"], run_files.get("acquisitions.csv"), results,
+                             matched_bootstrap="summaries.csv" in run_files, recalibrate="fmr_recal_lo" in header)
     for name, frame in fresh.items():
         fname = f"{name}.csv"
         if fname not in run_files:

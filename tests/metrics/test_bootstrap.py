@@ -189,3 +189,53 @@ def test_holm_matches_hand_computation():
     assert p[0] == pytest.approx(0.03) and p[2] == pytest.approx(0.06) and p[1] == pytest.approx(0.06)
     assert np.isnan(p[3])
     assert parity_p_value(np.array([2.0, 3.0, 0.5, 4.0]), 1.0) == pytest.approx(0.5)
+
+
+def test_recalibrated_replicate_equals_refitting_on_regenerated_pairs(monkeypatch):
+    """One replicate of the re-calibrating bootstrap = threshold_at_fmr on the regenerated impostor pairs."""
+    import harness.metrics.bootstrap as bmod
+    from harness.metrics.bootstrap import recalibrated_intervals
+    from harness.metrics.rates import threshold_at_fmr
+
+    pairs, acq, groups = synthetic(n=30, seed=8)
+    ones = pd.Series(1.0, index=groups.index)
+    m = resample(groups.to_numpy(dtype=object), 1, np.random.default_rng(3))[0]
+    monkeypatch.setattr(bmod, "resample", lambda g, b, rng, stratify=True: np.tile(m, (b, 1)))
+    out = recalibrated_intervals(pairs, groups, ones, ones, 0.05, replicates=1).set_index("group")
+    mult = dict(zip(groups.index, m))
+    imp = pairs[~pairs.genuine & (pairs.enrol_subject != pairs.probe_subject)]
+    w = imp.enrol_subject.map(mult) * imp.probe_subject.map(mult)
+    scores = np.repeat(imp.score.to_numpy(), w.to_numpy().astype(int))
+    t, _, _ = threshold_at_fmr(scores, 0.05)
+    assert out.threshold_recal_lo.iloc[0] == t == out.threshold_recal_hi.iloc[0]
+    for g in out.index:
+        sel = imp.probe_subject.map(groups).eq(g).to_numpy()
+        ww = w.to_numpy()[sel]
+        want = (ww * (imp.score.to_numpy()[sel] >= t)).sum() / ww.sum()
+        assert out.loc[g, "fmr_recal_lo"] == pytest.approx(want)
+
+
+def test_recalibrated_threshold_moves_between_replicates():
+    from harness.metrics.bootstrap import recalibrated_intervals
+
+    pairs, acq, groups = synthetic(n=60, seed=9)
+    ones = pd.Series(1.0, index=groups.index)
+    r = recalibrated_intervals(pairs, groups, ones, ones, 0.05, replicates=300, seed=1)
+    assert (r.threshold_recal_lo < r.threshold_recal_hi).all()  # the threshold itself moves between replicates
+    assert ((r.fmr_recal_lo <= r.fmr_recal_hi) & (r.fnmr_recal_lo <= r.fnmr_recal_hi)).all()
+
+
+def test_analyse_with_recalibration_widens_the_headline_interval():
+    from harness.metrics.analysis import analyse
+    from harness.metrics.rates import make_thresholds
+
+    pairs, acq, groups = synthetic(n=40, seed=10)
+    pairs["probe_g"] = pairs.probe_subject.map(groups)
+    pairs["enrol_g"] = pairs.enrol_subject.map(groups)
+    pairs["probe_image"] = pairs.probe_subject + ".p"
+    pairs["enrol_image"] = pairs.enrol_subject + ".e"
+    t = make_thresholds(pairs.loc[~pairs.genuine, "score"].to_numpy(), [0.05], [], "cosine", "synthetic")
+    plain = analyse(pairs, acq, t, [["g"]], replicates=200, min_subjects=1, small_subjects=2).groups
+    rec = analyse(pairs, acq, t, [["g"]], replicates=200, min_subjects=1, small_subjects=2, recalibrate=True).groups
+    assert "fmr_recal_lo" not in plain and {"fmr_recal_lo", "threshold_recal_hi"} <= set(rec.columns)
+    assert (rec.fmr_ci_hi >= rec.fmr_recal_hi - 1e-12).all() and (rec.fmr_ci_hi >= plain.fmr_ci_hi - 1e-12).all()
