@@ -10,6 +10,7 @@ pair counts at each threshold), as the blockwise all-vs-all engine does.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -22,6 +23,8 @@ from harness.errors import FaceriskError
 
 #: Tables with at least this many rows also get a Parquet copy.
 PARQUET_MIN_ROWS = 100_000
+
+log = logging.getLogger("facerisk")
 
 
 def _pyarrow():
@@ -56,16 +59,26 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_tables(out: Path, tables: dict[str, pd.DataFrame], min_rows: int = PARQUET_MIN_ROWS) -> dict[str, str]:
+def write_tables(out: Path, tables: dict[str, pd.DataFrame], min_rows: int = PARQUET_MIN_ROWS,
+                 required: bool = False) -> dict[str, str]:
     """Parquet copies ``out/NAME.parquet`` of every table with at least ``min_rows`` rows.
 
-    Returns ``{NAME + "_parquet": file name}`` for the files written (for results.json's ``files``).
+    Without pyarrow the copies are skipped with a warning naming the extra to install (``required``:
+    a FaceriskError instead). Returns ``{NAME + "_parquet": file name}`` for the files written (for
+    results.json's ``files``).
     """
-    written = {}
-    for name, frame in tables.items():
-        if frame is not None and len(frame) >= min_rows:
-            written[f"{name}_parquet"] = write_parquet(frame, Path(out) / f"{name}.parquet").name
-    return written
+    large = {name: frame for name, frame in tables.items() if frame is not None and len(frame) >= min_rows}
+    if not large:
+        return {}
+    try:
+        _pyarrow()
+    except FaceriskError:
+        if required:
+            raise
+        log.warning("%s: %s rows; no Parquet copy because pyarrow is not installed (pip install "
+                    "'facerisk[parquet]')", ", ".join(large), f"{max(map(len, large.values())):,}")
+        return {}
+    return {f"{name}_parquet": write_parquet(frame, Path(out) / f"{name}.parquet").name for name, frame in large.items()}
 
 
 def grid_counts(pairs: pd.DataFrame, edges: np.ndarray, group_cols: Sequence[str], score: str = "score",

@@ -33,10 +33,16 @@ def test_parquet_copy_round_trips_exactly_and_only_large_tables_get_one(tmp_path
     assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
 
 
-def test_without_pyarrow_the_error_says_what_to_install(tmp_path, monkeypatch):
+def test_without_pyarrow_the_copy_is_skipped_with_a_warning_or_refused_when_required(tmp_path, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     with pytest.raises(FaceriskError, match=r"facerisk\[parquet\]"):
         columnar.write_parquet(_pairs(5), tmp_path / "p.parquet")
+    assert columnar.write_tables(tmp_path, {"pairs": _pairs(50)}, min_rows=10) == {}
+    assert "facerisk[parquet]" in caplog.text and "pairs: 50 rows" in caplog.text
+    assert columnar.write_tables(tmp_path, {"pairs": _pairs(5)}, min_rows=10) == {}  # small: nothing to say
+    with pytest.raises(FaceriskError, match=r"facerisk\[parquet\]"):
+        columnar.write_tables(tmp_path, {"pairs": _pairs(50)}, min_rows=10, required=True)
+    assert not list(tmp_path.iterdir())
 
 
 def test_grid_counts_give_the_raw_counts_at_every_edge():
