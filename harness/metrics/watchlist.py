@@ -57,11 +57,16 @@ def _rate(k: int, n: int) -> float:
 
 
 def watchlist_rates(table: pd.DataFrame, threshold: float, slices: Sequence[Sequence[str]],
-                    max_listed: int = 200) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+                    max_listed: int = 200, confidence: float = 0.95) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """FPIR / FNIR and the falsely flagged people, overall and per probe group, at one threshold.
 
     ``table``: :func:`searches`. Returns (per-group rows, falsely flagged probes best-first).
+    Intervals are on people, the unit of uncertainty: Clopper-Pearson on the share of a group's people
+    falsely flagged (with the rule-of-3 upper bound where none was), and on FPIR only where each person
+    made one search (otherwise searches are not independent and ``fpir_lo/hi`` are null).
     """
+    from harness.metrics.rates import clopper_pearson, rule_of_three
+
     alarm = table["top_nonmate_score"].to_numpy(dtype=np.float64) >= threshold
     mated = table["mate_score"].notna().to_numpy()
     miss = mated & ~(table["mate_score"].fillna(-np.inf).to_numpy() >= threshold)
@@ -78,10 +83,16 @@ def watchlist_rates(table: pd.DataFrame, threshold: float, slices: Sequence[Sequ
         for name, g in groups:
             people = g["probe_subject"].nunique()
             flagged = g.loc[g["_alarm"], "probe_subject"].nunique()
+            s_lo, s_hi = clopper_pearson(int(flagged), int(people), confidence)
+            one_each = len(g) == people
+            f_lo, f_hi = clopper_pearson(int(g["_alarm"].sum()), len(g), confidence) if one_each else (None, None)
             rows.append({
                 "slice": " × ".join(attrs) or "all", "group": name, "n_searches": len(g), "n_people": int(people),
                 "n_false_alarms": int(g["_alarm"].sum()), "fpir": _rate(int(g["_alarm"].sum()), len(g)),
+                "fpir_lo": f_lo, "fpir_hi": f_hi,
                 "n_people_flagged": int(flagged), "share_people_flagged": _rate(flagged, people),
+                "share_people_flagged_lo": s_lo, "share_people_flagged_hi": s_hi,
+                "share_people_flagged_rule_of_3": rule_of_three(int(flagged), int(people)),
                 "share_of_all_flagged": _rate(flagged, len(flagged_all)),
                 "share_of_probe_people": _rate(people, t["probe_subject"].nunique()),
                 "n_mated_searches": int(g["_mated"].sum()), "n_misses": int(g["_miss"].sum()),
@@ -130,7 +141,8 @@ def default_sizes(n_people: int) -> list[int]:
 
 
 def summary(pairs: pd.DataFrame, thresholds: Sequence[tuple[str, float]], slices: Sequence[Sequence[str]],
-            target_fpirs: Sequence[float], sizes: Optional[Sequence[int]] = None, seed: int = 0) -> dict[str, Any]:
+            target_fpirs: Sequence[float], sizes: Optional[Sequence[int]] = None, seed: int = 0,
+            confidence: float = 0.95) -> dict[str, Any]:
     """Everything the watchlist protocol reports, JSON-ready: per threshold (the run's, then FPIR-calibrated)
     the per-group table and the falsely flagged probes; then the gallery-size sweep."""
     attrs = sorted({a for s in slices for a in s})
@@ -146,7 +158,7 @@ def summary(pairs: pd.DataFrame, thresholds: Sequence[tuple[str, float]], slices
     out: dict[str, Any] = {"n_searches": int(len(table)), "n_probe_people": int(table["probe_subject"].nunique()),
                            "n_gallery_people": int(pairs["enrol_subject"].nunique()), "thresholds": []}
     for tid, t in ths:
-        rows, flagged = watchlist_rates(table, t, slices)
+        rows, flagged = watchlist_rates(table, t, slices, confidence=confidence)
         out["thresholds"].append({"threshold_id": tid, "value": t, **calibrated.get(tid, {}),
                                   "groups": rows.to_dict(orient="records"), "falsely_flagged": flagged})
     n_gal = int(pairs.loc[~pairs["genuine"].to_numpy(dtype=bool), "enrol_subject"].nunique())

@@ -97,9 +97,11 @@ def html_section(info: Optional[dict[str, Any]]) -> str:
         parts.append(_table(t, [("threshold_id", "threshold"), ("slice", "slice"), ("group", "group"),
                                 ("n_searches", "searches"), ("fpir", "FPIR"), ("n_people_flagged", "people flagged"),
                                 ("share_people_flagged", "share of group flagged"),
+                                ("share_people_flagged_hi", "its upper bound"),
                                 ("share_of_all_flagged", "share of all flagged"),
                                 ("share_of_probe_people", "share of probes"), ("fnir", "FNIR")],
-                            {k: _pct for k in ("fpir", "share_people_flagged", "share_of_all_flagged",
+                            {k: _pct for k in ("fpir", "share_people_flagged", "share_people_flagged_hi",
+                                               "share_of_all_flagged",
                                                "share_of_probe_people", "fnir")}))
         f = tables(info)["falsely_flagged"]
         if len(f):

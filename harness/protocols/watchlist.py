@@ -143,7 +143,7 @@ class WatchlistProtocol(Protocol):
 
         slices = getattr(self, "_slices", [])
         out = watchlist.summary(pairs, [(t.id, t.value) for t in thresholds], slices, self.p.target_fpirs,
-                                self.p.gallery_sizes or None, self.cfg.seed)
+                                self.p.gallery_sizes or None, self.cfg.seed, self.cfg.metrics.confidence)
         probes = acq[acq["role"] == "probe"]
         out["probes_lost_to_fta"] = int((~probes["ok"].astype(bool)).sum())
         gal = acq[acq["role"] == "enrol"]
