@@ -92,7 +92,8 @@ def crossings(table: pd.DataFrame, levels: Sequence[float] = (0.10, 0.50)) -> pd
     Returns one row per (detector, slice, group, level): ``first_value`` (the first sweep step at
     or above the level), ``interpolated`` (linear between that step and the one before),
     ``earliest`` / ``latest`` (first steps where the interval's upper / lower bound reaches the
-    level: the range of crossings the data cannot tell apart), ``fta_at_first`` with its interval,
+    level: the range of crossings the data cannot tell apart; NaN: not within the sweep, whose last
+    value is ``last_value``), ``fta_at_first`` with its interval,
     and ``note``: "not reached by V" (the last step), "already at the first step", or, for a
     table of a single step (a capture run without a sweep), that step's FTA and interval.
     """
@@ -121,6 +122,7 @@ def crossings(table: pd.DataFrame, levels: Sequence[float] = (0.10, 0.50)) -> pd
                 "fta_at_first": rate[j] if j is not None else math.nan,
                 "fta_lo_at_first": lo[j] if j is not None else math.nan,
                 "fta_hi_at_first": hi[j] if j is not None else math.nan,
-                "n_people": int(part["n_people"].max()), "status": part["status"].iloc[0], "note": note,
+                "last_value": float(v[-1]), "n_people": int(part["n_people"].max()),
+                "status": part["status"].iloc[0], "note": note,
             })
     return pd.DataFrame(rows)

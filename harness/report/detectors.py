@@ -77,7 +77,8 @@ def crossing_sentences(cross: pd.DataFrame, slice_name: str) -> list[str]:
                 elif math.isnan(r.first_value):
                     items.append(f"{r.group}: {r.note}")
                 else:
-                    rng = f" (intervals allow {_fmt(r.earliest)}–{_fmt(r.latest)})" if r.earliest != r.latest else ""
+                    latest = f"beyond {r.last_value:g}" if math.isnan(r.latest) else _fmt(r.latest)
+                    rng = f" (intervals allow {_fmt(r.earliest)} to {latest})" if r.earliest != r.latest else ""
                     items.append(f"{r.group}: {r.axis} {_fmt(r.first_value)}{rng}")
             bits.append(f"FTA ≥ {lv:.0%} — " + "; ".join(items))
         out.append(f"{det}: " + " | ".join(bits))

@@ -35,3 +35,15 @@ def test_write_comparison(tmp_path):
     assert "black: distance 2" in hog and "white: not reached by 3" in hog
     page = (tmp_path / files["html"]).read_text()
     assert "simulated capture" in page and "blazeface-full" in page
+
+
+def test_sentences_give_the_range_the_intervals_allow():
+    t = fta_compare.fta_by_detector({"haar": _sweep([0, 13, 13], [0, 0, 1])})
+    c = fta_compare.crossings(t)
+    lines = detectors.crossing_sentences(c, "ethnicity")
+    assert "black: distance 2" in lines[0]
+    # white: 1/69 at the last step; the upper band passes 10% there, the lower never does
+    assert "white: not reached by 3" in lines[0]
+    c2 = fta_compare.crossings(fta_compare.fta_by_detector({"haar": _sweep([0, 2, 3], [0, 0, 0])}))
+    line = detectors.crossing_sentences(c2, "ethnicity")[0]
+    assert "black: distance 2 (intervals allow 1 to beyond 3)" in line
