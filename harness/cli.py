@@ -355,7 +355,8 @@ def _metrics(args) -> int:
                                          warns)
     a = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
                 min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
-                seed=cfg.seed, impostors=cfg.protocol.impostors)
+                seed=cfg.seed, impostors=cfg.protocol.impostors, match_on=cfg.protocol.match_on,
+                recalibrate=m.recalibrate)
     out = Path(args.out or Path(cfg.reports_dir) / f"metrics-{Path(args.scores).stem}")
     out.mkdir(parents=True, exist_ok=True)
     files = write_tables(a, out)

@@ -497,7 +497,7 @@ def run(cfg: RunConfig) -> RunResult:
               f"{m.bootstrap:,} subject-bootstrap replicates ...")
     analysis = analyse(pairs, acq, thresholds, slices, side=m.group_side, confidence=m.confidence,
                        min_subjects=m.min_subjects, small_subjects=m.small_subjects, replicates=m.bootstrap,
-                       seed=cfg.seed, impostors=p.impostors)
+                       seed=cfg.seed, impostors=p.impostors, match_on=p.match_on, recalibrate=m.recalibrate)
     warns.extend(analysis.notes)
     timings["metrics"] = time.perf_counter() - t
     _say(cfg, f"metrics: done in {timings['metrics']:.1f} s")
