@@ -114,6 +114,7 @@ def plots(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # device labels are data, not mathtext
     import matplotlib.pyplot as plt
     import numpy as np
 

@@ -31,6 +31,8 @@ IMPOSTOR, GENUINE = "#D55E00", "#0072B2"  # vermillion and blue: distinguishable
 plt.rcParams.update({
     "font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9, "xtick.labelsize": 9.5,
     "ytick.labelsize": 9.5, "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO[:7]), "figure.dpi": 110,
+    # Group labels and file names are data: a '$' in one must print as a '$', never start mathtext.
+    "text.parse_math": False,
 })
 
 

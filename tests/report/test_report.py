@@ -147,3 +147,17 @@ def test_every_abbreviation_on_the_page_is_in_the_glossary(real_run):
                              "ONNX", "HOG", "CNN", "MB", "ID"}
     missing = sorted(abbreviations(text) - known)
     assert not missing, f"abbreviations without a glossary entry: {missing}"
+
+
+def test_a_dollar_in_a_group_label_is_text_not_maths():
+    """A '$' in a label ('$5 coupon' group, a file name) used to be rendered as mathtext."""
+    import matplotlib.pyplot as plt
+
+    from harness.report import plots  # noqa: F401 - sets the report's rcParams
+
+    fig, ax = plt.subplots()
+    t = ax.set_title("cost $x_1$ group")
+    fig.canvas.draw()
+    assert t.get_text() == "cost $x_1$ group"
+    assert t._preprocess_math(t.get_text())[1] is False  # matplotlib's own test of "is this mathtext?"
+    plt.close(fig)
