@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -62,7 +63,9 @@ def _facerisk(home: Path, tmp: Path, name: str, cache: Path) -> tuple[float, Pat
 
 
 def _face_recognition(ref: Path, enrol: Path, probe: Path) -> tuple[float, str]:
-    env = {**os.environ, "PYTHONPATH": str(ref)}
+    # Unbuffered, so the pool processes' prints reach the shared pipe as whole strings (block-buffered
+    # flushes of two processes can cut each other's lines).
+    env = {**os.environ, "PYTHONPATH": str(ref), "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "face_recognition.face_recognition_cli", "--cpus", "2",
                         "--show-distance", "true", str(enrol), str(probe)], capture_output=True, text=True, env=env)
@@ -71,13 +74,14 @@ def _face_recognition(ref: Path, enrol: Path, probe: Path) -> tuple[float, str]:
     return wall, r.stdout
 
 
-def _cli_counts(stdout: str, meta: pd.DataFrame) -> tuple[dict, int, int]:
-    """Per-group (genuine matches, impostor matches) at 0.6 from the CLI's lines PATH,NAME,DISTANCE."""
+def _cli_counts(stdout: str, meta: pd.DataFrame, probe: Path) -> tuple[dict, int, int]:
+    """Per-group (genuine matches, impostor matches) at 0.6 from the CLI's records PATH,NAME,DISTANCE.
+
+    Read as records, not lines: two pool processes' prints can share a line.
+    """
     rows, no_face = [], 0
-    for line in stdout.splitlines():
-        if line.startswith("WARNING"):
-            continue
-        path, name, dist = line.rsplit(",", 2)
+    pattern = re.escape(str(probe)) + r"/([^,/]+?\.jpg),(\w+),(None|\d+\.\d+(?:e-?\d+)?)"
+    for path, name, dist in re.findall(pattern, stdout):
         if name == "no_persons_found":
             no_face += 1
             continue
@@ -143,7 +147,8 @@ def test_cold_run_vs_face_recognition_cli(tmp_path, benchmark):
 
     rounds, run, stdout = benchmark.pedantic(measure, rounds=1, iterations=1)
     ours, ours_noface, ours_noknown = _facerisk_counts(run, meta)
-    theirs, their_noface, their_noknown = _cli_counts(stdout, meta)
+    theirs, their_noface, their_noknown = _cli_counts(stdout, meta, probe)
+    n_records = len(re.findall(re.escape(str(probe)) + "/", stdout))
     timings = json.loads((run / "results.json").read_text())["provenance"]["timings_s"]
     res = {
         "rounds": rounds,
@@ -154,6 +159,7 @@ def test_cold_run_vs_face_recognition_cli(tmp_path, benchmark):
         "target_ratio": 1.5, "target_cached_s": 4.0,
         "facerisk_stage_timings_last_cold_s": timings,
         "counts_at_0.6": {"facerisk": ours, "face_recognition": theirs},
+        "face_recognition_records_parsed": n_records,
         "no_face": {"facerisk_probe": ours_noface, "face_recognition_probe": their_noface,
                     "facerisk_enrol": ours_noknown, "face_recognition_enrol": their_noknown},
         "command": "pytest benchmarks/test_cold_run.py -k cold_run -s",
@@ -164,6 +170,7 @@ def test_cold_run_vs_face_recognition_cli(tmp_path, benchmark):
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "cold_run_vs_face_recognition.json").write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))
+    assert n_records >= 102  # every probe printed at least one record
     assert ours == theirs
     assert (ours_noface, ours_noknown) == (their_noface, their_noknown)
 

@@ -39,3 +39,27 @@ def test_a_slice_of_block_rows_counts_only_its_pairs():
     assert part.timings["blocks"] == 6 + 5
     assert part.comparisons == 2 * 50 * 49 // 2 + 50 * 250 + 50 * 200
     assert part.imp_hist.sum() + part.gen_hist.sum() == part.comparisons < N * (N - 1) // 2
+
+
+def test_counts_do_not_depend_on_how_many_blas_threads_the_caller_allows():
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    sid = np.repeat(np.arange(n // 2), 2)
+    T = normalise(rng.standard_normal((n // 2, 128), dtype=np.float32)[sid]
+                  + 0.7 * rng.standard_normal((n, 128), dtype=np.float32))
+    gid = sid % 4
+    with threadpool_limits(limits=1, user_api="blas"):
+        one_raw = T[:1500] @ T.T
+    with threadpool_limits(limits=2, user_api="blas"):
+        two_raw = T[:1500] @ T.T
+    if np.array_equal(one_raw, two_raw):
+        pytest.skip("this BLAS gives the same float32 products on 1 and 2 threads; nothing to guard against")
+    edges = np.linspace(-0.5, 1.0, 1501)  # fine grid: a last-bit change moves some pair across an edge
+    got = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            got.append(all_vs_all(T, sid, gid, ["a", "b", "c", "d"], edges, block=1500))
+    np.testing.assert_array_equal(got[0].imp_hist, got[1].imp_hist)
+    np.testing.assert_array_equal(got[0].gen_hist, got[1].gen_hist)

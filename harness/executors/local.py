@@ -63,7 +63,9 @@ class LocalPool:
         if self.workers == 1:
             return enumerate(fn(context, t) for t in tasks)
         self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_initializer, initargs=(fn, context))
-        chunk = max(1, min(8, len(tasks) // (self.workers * 4)))
+        # Small chunks keep the workers finishing together (a chunk is at most one worker's idle tail);
+        # large runs send up to 8 tasks at a time so the per-task messaging stays negligible.
+        chunk = max(1, min(8, len(tasks) // (self.workers * 64)))
         return enumerate(self._pool.map(_call, tasks, chunksize=chunk))
 
     def close(self) -> None:

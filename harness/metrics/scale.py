@@ -1,7 +1,8 @@
 """All-vs-all scoring at NIST scale, in blocks, never holding N² scores.
 
 Templates are compared block by block with BLAS matrix products (cosine similarity of L2-normalised
-float32 templates). Each block's scores are bucketed on a fixed linear threshold grid and counted per
+float32 templates), on one BLAS thread per process so that the counts do not depend on the number of
+cores or on the engine (this process, or Dask workers via ``scheduler``). Each block's scores are bucketed on a fixed linear threshold grid and counted per
 (group, group) cell, so memory is O(block² + groups² · grid). Subject pairs with any score at or above
 the lowest threshold of interest are kept sparsely, for the subject bootstrap.
 """
@@ -119,12 +120,13 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
     bar = tqdm(total=len(pairs), desc="all-vs-all blocks", disable=not progress)
     if scheduler is None:
         ctx = (A, sid, gid, grid)
-        for p in pairs:
-            h, sp, tm, tc = _count_blocks(ctx, [p])
+        for r0 in starts[:rows]:  # one call per block row (each call pins BLAS to one thread)
+            row = [p for p in pairs if p[0] == r0]
+            h, sp, tm, tc = _count_blocks(ctx, row)
             hist += h
             sparse.extend(sp)
             t_mm, t_count = t_mm + tm, t_count + tc
-            bar.update()
+            bar.update(len(row))
     else:
         from harness.executors.dask_cluster import DaskExecutor
 
@@ -159,6 +161,15 @@ def _count_blocks(ctx: tuple, blocks: list[tuple[int, int, int, int]]):
     Returns the summed histogram, one array of kept pairs per block pair (with ``keep_above``), and the
     seconds spent in matrix products and in counting.
     """
+    from threadpoolctl import threadpool_limits
+
+    # OpenBLAS rounds a float32 product differently with more threads, which moves scores at a bucket
+    # edge: one thread makes the counts independent of the cores, the workers and the engine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _count_blocks_1(ctx, blocks)
+
+
+def _count_blocks_1(ctx: tuple, blocks: list[tuple[int, int, int, int]]):
     import time
 
     A, sid, gid, grid = ctx
