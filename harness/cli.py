@@ -35,6 +35,9 @@ def _add_run(sub) -> None:
     p.add_argument("--embedder", help="embedder backend (see 'facerisk models list')")
     p.add_argument("--model-path", metavar="FILE", help="model file for the onnx embedder")
     p.add_argument("--score", choices=["euclidean", "cosine"], help="comparison score used for decisions")
+    p.add_argument("--protocol", choices=["split", "pairs", "all", "watchlist"],
+                   help="how pairs are made (protocol.kind; README 'Protocols'): enrolment split vs probe split, a "
+                        "pair list, every image against every other, or probes against another set's gallery")
     p.add_argument("--capture", metavar="PRESET", help="degrade probes as a doorbell would: a preset name "
                                                       "('facerisk capture list') or a preset YAML file")
     p.add_argument("--sweep", metavar="AXIS=START:STOP:STEP", help="sweep one capture parameter, e.g. "
@@ -214,7 +217,7 @@ def _run(args) -> int:
     mapping = {
         "dataset": "dataset.name", "data_home": "dataset.data_home", "detector": "detector.name",
         "upsample": "detector.upsample", "embedder": "embedder.name", "model_path": "embedder.path",
-        "score": "metrics.score", "name": "name", "reports_dir": "reports_dir", "workers": "workers",
+        "score": "metrics.score", "protocol": "protocol.kind", "name": "name", "reports_dir": "reports_dir", "workers": "workers",
         "cache_dir": "cache_dir", "capture": "capture.preset", "sweep": "capture.sweep",
         "scheduler": "scheduler",
     }

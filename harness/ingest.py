@@ -64,10 +64,12 @@ def _scan(clip: Path, det, emb, every: int) -> tuple[list[dict], dict]:
 
 def gallery_templates(cfg: RunConfig) -> tuple[pd.DataFrame, np.ndarray]:
     """The gallery: the enrolment photos of ``cfg.dataset`` acquired with the run's models (cached)."""
+    from harness import protocols
     from harness.pipeline import _acq_table, _split, acquire_all, backend_provenance
 
     ds = data.resolve(cfg.dataset.name, home=cfg.dataset.data_home, download=cfg.dataset.download,
-                      mirror=cfg.dataset.mirror, progress=cfg.progress)
+                      mirror=cfg.dataset.mirror, progress=cfg.progress,
+                      per_image=protocols.start(cfg).per_image_columns(), subject_column=cfg.protocol.subject_column)
     frame = _split(ds, cfg)
     frame = frame[frame["role"] == "enrol"].reset_index(drop=True)
     records, _ = acquire_all([ds.path_of(i) for i in frame["image"]], cfg, backend_provenance(cfg), desc="gallery")

@@ -401,6 +401,18 @@ def _degraded(frame, records, paths, cfg, models, cap, desc):
     return out, stats
 
 
+def default_slices(m, frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Attributes and intersections to slice by: the user's choice, or, where they kept the defaults, the
+    default ones this data set has (so a set without ethnicity gets no warning about a slice it never asked for)."""
+    from harness.config import MetricsConfig
+
+    d = MetricsConfig()
+    attrs = m.attributes if m.attributes != d.attributes else [a for a in d.attributes if a in frame.columns]
+    inter = m.intersections if m.intersections != d.intersections else \
+        [i for i in d.intersections if all(a in frame.columns for a in i)]
+    return attrs, inter
+
+
 def _say(cfg: RunConfig, message: str) -> None:
     """A progress line on stderr for stages without a bar (quiet with progress=false)."""
     if cfg.progress:
@@ -461,7 +473,7 @@ def run(cfg: RunConfig) -> RunResult:
         )
 
     m, p = cfg.metrics, cfg.protocol
-    attrs, slices = resolve_slices(frame, m.attributes, m.intersections, m.bins, warns)
+    attrs, slices = resolve_slices(frame, *default_slices(m, frame), m.bins, warns)
     t = time.perf_counter()
     clean_acq = _acq_table(frame, records)
     multi_faces = _multi_face_summary(clean_acq, slices, warns)

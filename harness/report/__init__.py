@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from harness import __version__
 from harness.provenance import now_utc
+from harness.protocols import report as protocol_report
 from harness.report import labels, plots
 from harness.report.brief import brief, pct
 
@@ -79,6 +80,7 @@ def build_results(res, files: dict[str, str]) -> dict[str, Any]:
         "created_utc": now_utc(),
         "run_name": res.config.name,
         "protocol": {
+            "kind": getattr(p, "kind", "split"), "fusion": getattr(p, "fusion", "none"),
             "split_column": p.split_column, "enrol_value": p.enrol_value, "probe_value": p.probe_value,
             "impostors": p.impostors, "match_on": p.match_on if p.impostors == "matched" else [],
             "group_side": res.config.metrics.group_side, "score": res.config.metrics.score,
@@ -302,7 +304,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
     return env.get_template("report.html").render(
         r=results, brief=b["paragraphs"], cannot=b["cannot"], sections=sections, overall=overall,
         sweep_plots=sweep_plots, projection=proj_rows, glossary=glossary, shown=shown, fingerprint=fingerprint,
-        tlabel=tlabel, holm=holm,
+        tlabel=tlabel, holm=holm, protocol_html=protocol_report.html_section(res.provenance.get("protocol")),
         t_last=tlabel[res.thresholds[-1].id] if res.thresholds else "",
         provenance_json=json.dumps(results["provenance"], indent=2, default=str),
     )
@@ -330,6 +332,7 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
             res.analysis.projection = project(res.pairs, res.thresholds, res.slices, pc.watchlist_sizes,
                                               pc.visitors_per_day, m.bootstrap, res.config.seed, m.confidence)
         files.update(write_tables(res.analysis, tmp))
+        files.update(protocol_report.write_tables(res.provenance.get("protocol"), tmp))  # pairs/watchlist figures
         if res.sweep is not None:
             files["sweep"] = "sweep.csv"
             res.sweep.to_csv(tmp / files["sweep"], index=False)
