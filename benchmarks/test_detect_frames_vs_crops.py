@@ -1,0 +1,125 @@
+"""Whole sensor frames vs face crops: what the crop shortcut costs, per detector and group (simulated).
+
+Every frl-london probe (smiling) is rendered by the doorbell-1080p-day capture model at each
+distance twice: as the face's neighbourhood (``render_probe``, the crop ``facerisk run --capture``
+uses) and as the whole 1920x1080 sensor frame (``render_frame``) over a procedural porch (wall
+texture, door, frame, a lamp). The codec is switched off in both modes, so the difference is the
+crop alone (H.264 on 1080p frames would dominate the run time). A detection on a whole frame counts
+only if its centre lies in the rendered face's box (anything else is a false detection, not the
+person). Same seeds per image in both modes.
+
+    make bench ARGS="-k frames_vs_crops"      # FACERISK_BENCH_DISTANCES=1,2,3,4,5 (default)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+DISTANCES = [float(x) for x in os.environ.get("FACERISK_BENCH_DISTANCES", "1,2,3,4,5").split(",")]
+DETECTORS = ["dlib-hog", "blazeface-full"]
+
+
+def porch(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A plausible porch background (uint8 RGB): textured render, door with frame, a lamp, a step."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(0, 1, h)[:, None, None]
+    wall = np.array([186, 176, 160], np.float64) * (0.75 + 0.25 * (1 - y))
+    img = np.broadcast_to(wall, (h, w, 3)).copy()
+    img += rng.normal(0, 6, (h, w, 1))
+    for row in range(0, h, max(8, h // 40)):  # siding boards: faint horizontal lines
+        img[row:row + 2] *= 0.9
+    dx0, dx1, dy0 = int(0.58 * w), int(0.80 * w), int(0.12 * h)
+    img[dy0 - 12:, dx0 - 12:dx1 + 12] = [240, 240, 236]  # door frame
+    img[dy0:, dx0:dx1] = [92, 52, 38]  # door
+    img[int(0.55 * h):int(0.58 * h), dx0 + 10:dx0 + 30] = [200, 170, 60]  # handle
+    lx, ly = int(0.50 * w), int(0.25 * h)
+    img[ly:ly + h // 12, lx:lx + w // 40] = [60, 60, 60]  # lamp
+    img[int(0.92 * h):] = [120, 118, 112]  # step
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def probes(frl):
+    from harness import data, detect
+    from harness.data.images import load_rgb
+
+    ds = data.open_dataset(str(frl))
+    rows = ds.frame[ds.frame["expression"] == "smiling"].reset_index(drop=True)
+    hog = detect.make("dlib-hog")
+    shas = dict(ds.manifest())
+    out = []
+    for r in rows.itertuples(index=False):
+        img = load_rgb(ds.path_of(r.image))
+        faces = hog.detect(img)
+        lm = max(faces, key=lambda f: f.area).landmarks if faces else None
+        out.append((r.subject_id, r.ethnicity, r.gender, img, lm, int(shas[r.image][:8], 16)))
+    return out
+
+
+def _inside(box, face_box) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return face_box[0] <= cx <= face_box[2] and face_box[1] <= cy <= face_box[3]
+
+
+def test_frames_vs_crops(probes):
+    from harness import detect
+    from harness.degrade import capture
+    from harness.metrics import fta_compare
+
+    base = capture.load("doorbell-1080p-day").with_value("codec.kind", "none")
+    bg = porch(base.camera.height, base.camera.width)
+    dets = {n: detect.make(n) for n in DETECTORS}
+    for d in dets.values():
+        d.load()
+    rows, seconds = [], {f"{n}/{m}": 0.0 for n in DETECTORS for m in ("crop", "frame")}
+    for dist in DISTANCES:
+        cap = base.with_value("distance", dist)
+        for sid, eth, gender, img, lm, seed in probes:
+            crop, _ = capture.render_probe(img, lm, cap, seed)
+            frame, info = capture.render_frame(img, lm, cap, np.random.default_rng(seed), background=bg)
+            for n, d in dets.items():
+                for mode, x in (("crop", crop), ("frame", frame)):
+                    t0 = time.perf_counter()
+                    faces = d.detect(np.ascontiguousarray(x))
+                    seconds[f"{n}/{mode}"] += time.perf_counter() - t0
+                    ok = bool(faces) if mode == "crop" else any(_inside(f.box, info["face_box"]) for f in faces)
+                    rows.append({"detector": n, "mode": mode, "distance": dist, "subject_id": sid,
+                                 "ethnicity": eth, "gender": gender, "ok": ok, "n_faces": len(faces)})
+    per = pd.DataFrame(rows)
+    sweeps = {}
+    for (n, mode), part in per.groupby(["detector", "mode"], sort=False):
+        recs = []
+        for dist, step in part.groupby("distance"):
+            for sl in ("all", "ethnicity"):
+                groups = [("all", step)] if sl == "all" else list(step.groupby("ethnicity"))
+                for g, gp in groups:
+                    recs.append({"axis": "distance", "value": dist, "threshold_id": "-", "slice": sl, "group": g,
+                                 "n_probe_images": len(gp), "n_fta": int((~gp["ok"]).sum()),
+                                 "n_people_fta": gp["subject_id"].nunique(),
+                                 "status": "ok" if gp["subject_id"].nunique() >= 30 else "small"})
+        sweeps[f"{n}/{mode}"] = pd.DataFrame(recs)
+    table = fta_compare.fta_by_detector(sweeps)
+    cross = fta_compare.crossings(table)
+    dest = Path(os.environ.get("FACERISK_BENCH_OUT", "benchmarks/results"))
+    dest.mkdir(parents=True, exist_ok=True)
+    table.to_csv(dest / "detect_frames_vs_crops.csv", index=False)
+    doc = {"what": "simulated: FTA per group, whole 1920x1080 frames vs face crops, doorbell-1080p-day, codec off",
+           "distances_m": DISTANCES, "detectors": DETECTORS, "n_probes": len(probes),
+           "frame_rule": "a whole-frame detection counts only if its centre is inside the rendered face box",
+           "background": "procedural porch (benchmarks/test_detect_frames_vs_crops.py: porch)",
+           "detect_seconds": {k: round(v, 1) for k, v in seconds.items()},
+           "false_detections_on_frames": int(per[(per["mode"] == "frame") & (per["n_faces"] > 0) & ~per["ok"]].shape[0]),
+           "fta": json.loads(table.to_json(orient="records")), "crossings": json.loads(cross.to_json(orient="records")),
+           "command": 'make bench ARGS="-k frames_vs_crops"', "load_average_1min": os.getloadavg()[0]}
+    (dest / "detect_frames_vs_crops.json").write_text(json.dumps(doc, indent=2))
+    summary = table[table["slice"] == "ethnicity"].pivot_table(index=["detector", "group"], columns="value",
+                                                               values="fta")
+    print(summary.round(2).to_string())
+    assert len(table) and set(table["detector"]) == set(sweeps)
