@@ -67,6 +67,9 @@ class DetectorConfig:
     runtime: Literal["litert", "onnxruntime"] = "litert"
     #: BlazeFace candidate score threshold; None: MediaPipe's 0.5.
     min_score: Optional[float] = None
+    #: BlazeFace on whole frames: 1 = the whole image (MediaPipe's way); N > 1 = N overlapping square tiles
+    #: across the short side, each run separately, faces merged (for small faces in wide frames).
+    tiles: int = 1
 
     def options(self) -> dict[str, Any]:
         """Keyword options for ``harness.detect.make(self.name, ...)``: the fields this backend takes.

@@ -192,6 +192,25 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
     return out
 
 
+def tile_grid(width: int, height: int, tiles: int, overlap: float = 0.25) -> list[tuple[int, int, int]]:
+    """Square tiles (x, y, side) covering a ``width`` x ``height`` image, ``tiles`` across its short side.
+
+    Neighbouring tiles overlap by ``overlap`` of a side, so a face smaller than that lies whole in
+    some tile; the last tile on each axis is aligned to the image's edge.
+    """
+    short = min(width, height)
+    side = int(np.ceil(short / (tiles * (1 - overlap) + overlap)))
+    step = max(1, int(side * (1 - overlap)))
+
+    def starts(length: int) -> list[int]:
+        if length <= side:
+            return [0]
+        out = list(range(0, length - side, step))
+        return out + [length - side]
+
+    return [(x, y, side) for y in starts(height) for x in starts(width)]
+
+
 class BlazeFace:
     """BlazeFace face detector with six keypoints, plus dlib landmarks inside its box.
 
@@ -206,10 +225,14 @@ class BlazeFace:
         Candidate score threshold (default MediaPipe's 0.5).
     landmarks : {"5", "68"}
         dlib shape predictor run inside each box, for dlib's embedder.
+    tiles : int
+        1: the whole image goes to the model (MediaPipe's way). N > 1: N overlapping square tiles
+        across the short side, each run separately (finds faces too small for the whole frame; costs
+        about N x N x aspect ratio model runs). Named in provenance.
     """
 
     def __init__(self, variant: str = "blazeface-full", runtime: str = "litert", min_score: Optional[float] = None,
-                 landmarks: str = "5"):
+                 landmarks: str = "5", tiles: int = 1):
         from harness.detect.dlib_landmarks import DlibLandmarker
         from harness.detect.runtimes import require
 
@@ -220,6 +243,9 @@ class BlazeFace:
         self.min_score = float(self.spec.min_score if min_score is None else min_score)
         if not 0.0 < self.min_score < 1.0:
             raise FaceriskError(f"detector.min_score={self.min_score}: must be a probability in (0, 1)")
+        self.tiles = int(tiles)
+        if not 1 <= self.tiles <= 8:
+            raise FaceriskError(f"detector.tiles={tiles}: must be 1 (whole image, MediaPipe's way) to 8")
         self._landmarker = DlibLandmarker(landmarks)
         self._model = None
         self._anchors = ssd_anchors(self.spec)
@@ -253,7 +279,24 @@ class BlazeFace:
         self._landmarker.load()
 
     def raw(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
-        """Faces as (box (4,), keypoints (6, 2), score), in image pixels, floats, before rounding."""
+        """Faces as (box (4,), keypoints (6, 2), score), in image pixels, floats, before rounding.
+
+        With ``tiles`` > 1 the image is cut into overlapping squares (see :func:`tile_grid`), each run
+        as its own image, and the faces of all tiles merged by the same weighted NMS.
+        """
+        if self.tiles == 1:
+            return self._raw_one(image)
+        boxes, kps, scores = [], [], []
+        for tx, ty, side in tile_grid(image.shape[1], image.shape[0], self.tiles):
+            for box, kp, score in self._raw_one(image[ty:ty + side, tx:tx + side]):
+                boxes.append(box + [tx, ty, tx, ty])
+                kps.append(kp + [tx, ty])
+                scores.append(score)
+        if not scores:
+            return []
+        return weighted_nms(np.array(boxes), np.array(kps), np.array(scores), self.spec.nms_iou)
+
+    def _raw_one(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
         if self._model is None:
             self.load()
         x, (x0, y0, side) = letterbox(image, self.spec.input_size)
@@ -295,6 +338,9 @@ class BlazeFace:
             "min_score": self.min_score,
             "nms": {"algorithm": "weighted", "overlap": "iou", "threshold": self.spec.nms_iou},
             "keypoints": list(BLAZEFACE_KEYPOINTS),
+            "tiling": ("none: the whole image, as MediaPipe" if self.tiles == 1 else
+                       f"{self.tiles} overlapping square tiles across the short side (25% overlap), merged by "
+                       "weighted NMS"),
             **self._landmarker.provenance(self.name),
         }
         if self._conversion:
@@ -305,12 +351,14 @@ class BlazeFace:
 class BlazeFaceShort(BlazeFace):
     """BlazeFace short range (128x128; faces within ~2 m, selfie framing)."""
 
-    def __init__(self, runtime: str = "litert", min_score: Optional[float] = None, landmarks: str = "5"):
-        super().__init__("blazeface-short", runtime, min_score, landmarks)
+    def __init__(self, runtime: str = "litert", min_score: Optional[float] = None, landmarks: str = "5",
+                 tiles: int = 1):
+        super().__init__("blazeface-short", runtime, min_score, landmarks, tiles)
 
 
 class BlazeFaceFull(BlazeFace):
     """BlazeFace full range (192x192; faces up to ~5 m)."""
 
-    def __init__(self, runtime: str = "litert", min_score: Optional[float] = None, landmarks: str = "5"):
-        super().__init__("blazeface-full", runtime, min_score, landmarks)
+    def __init__(self, runtime: str = "litert", min_score: Optional[float] = None, landmarks: str = "5",
+                 tiles: int = 1):
+        super().__init__("blazeface-full", runtime, min_score, landmarks, tiles)

@@ -91,3 +91,19 @@ def test_unletterboxed_detection_lands_on_a_synthetic_face(monkeypatch):
     np.testing.assert_allclose(box, [cx - 50, cy - 50, cx + 50, cy + 50])
     np.testing.assert_allclose(kp[0], anchors[i] * 400 + [0, -100])
     assert score == pytest.approx(1 / (1 + np.exp(-5.0)))
+
+
+def test_tile_grid_covers_the_frame_with_overlap():
+    tiles = bf.tile_grid(1920, 1080, 3)
+    side = tiles[0][2]
+    assert side == 432 and len(tiles) == 18
+    covered = np.zeros((1080, 1920), bool)
+    for x, y, s in tiles:
+        assert s == side and x + s <= 1920 and y + s <= 1080
+        covered[y:y + s, x:x + s] = True
+    assert covered.all()
+    xs = sorted({x for x, _, _ in tiles})
+    assert min(b - a for a, b in zip(xs, xs[1:])) <= 0.75 * side  # neighbours overlap by >= a quarter
+    assert bf.tile_grid(100, 100, 2) == [(0, 0, 58), (42, 0, 58), (0, 42, 58), (42, 42, 58)]
+    with pytest.raises(Exception, match="tiles"):
+        bf.BlazeFace("blazeface-full", tiles=0)

@@ -101,3 +101,28 @@ def test_blazeface_then_dlib_embedder_gives_a_template(frl_images):
     rec = acquire_image(str(frl_images[0]), det, emb, "largest", 40_000_000)
     assert rec["status"] == "ok" and rec["embedding"].shape == (128,)
     assert rec["interocular_px"] > 20  # from the dlib 5-point landmarks inside the BlazeFace box
+
+
+def test_tiles_find_a_small_face_on_a_busy_frame_and_say_so(frl_images):
+    """Whole 1080p frame at 2 m over a textured background: one pass misses, 3 tiles find it once."""
+    from harness.degrade import capture
+
+    img = load_rgb(frl_images[1])
+    lm = detect.make("dlib-hog").detect(img)[0].landmarks
+    cap = capture.load("doorbell-1080p-day").with_value("distance", 2.0).with_value("codec.kind", "none")
+    rng = np.random.default_rng(0)
+    bg = (rng.random((1080, 1920, 3)) * 255).astype(np.uint8)  # clutter everywhere
+    frame, info = capture.render_frame(img, lm, cap, np.random.default_rng(0), background=bg)
+    fb = info["face_box"]
+
+    def hits(det):
+        return [f for f in det.detect(frame)
+                if fb[0] <= (f.box[0] + f.box[2]) / 2 <= fb[2] and fb[1] <= (f.box[1] + f.box[3]) / 2 <= fb[3]]
+
+    assert hits(detect.make("blazeface-full")) == []  # the whole frame squeezed into 192 px
+    tiled = detect.make("blazeface-full", tiles=3)
+    found = hits(tiled)
+    assert len(found) == 1  # overlapping tiles merged into one face
+    assert found[0].keypoints.shape == (6, 2)
+    assert "3 overlapping square tiles" in tiled.provenance()["tiling"]
+    assert detect.make("blazeface-full").provenance()["tiling"].startswith("none")

@@ -19,7 +19,7 @@ def test_every_entry_imports_and_names_itself():
 
 def test_options_are_the_constructor_keywords():
     assert detect.options("dlib-hog") == {"upsample": 1, "landmarks": "5"}
-    assert detect.options("blazeface-full") == {"runtime": "litert", "min_score": None, "landmarks": "5"}
+    assert detect.options("blazeface-full") == {"runtime": "litert", "min_score": None, "landmarks": "5", "tiles": 1}
     assert set(detect.options("haar")) == {"scale_factor", "min_neighbors", "landmarks"}
     assert detect.options("null") == {}
 
@@ -44,7 +44,9 @@ def test_config_refuses_an_option_the_backend_ignores():
         config.load(overrides=["detector.name=dlib-hog", "detector.runtime=onnxruntime"])
     cfg = config.load(overrides=["detector.name=blazeface-full", "detector.runtime=onnxruntime",
                                  "detector.min_score=0.6"])
-    assert cfg.detector.options() == {"landmarks": "5", "runtime": "onnxruntime", "min_score": 0.6}
+    assert cfg.detector.options() == {"landmarks": "5", "runtime": "onnxruntime", "min_score": 0.6, "tiles": 1}
+    with pytest.raises(ConfigError, match="detector.tiles=3 does not apply to detector 'haar'"):
+        config.load(overrides=["detector.name=haar", "detector.tiles=3"])
     with pytest.raises(ConfigError, match="min_score"):
         config.load(overrides=["detector.name=blazeface-full", "detector.min_score=1.5"])
     with pytest.raises(ConfigError, match="not one of"):
