@@ -22,7 +22,8 @@ pytest.importorskip("distributed")
 
 N = int(os.environ.get("FACERISK_SCALE_N", "100000"))
 SLICE_N = int(os.environ.get("FACERISK_SLICE_N", "1000000"))
-SLICE_ROWS = int(os.environ.get("FACERISK_SLICE_ROWS", "1"))
+SLICE_ROWS = int(os.environ.get("FACERISK_SLICE_ROWS", "4"))
+BLOCK = int(os.environ.get("FACERISK_SCALE_BLOCK", "1024"))
 OUT = Path(os.environ.get("FACERISK_BENCH_OUT", "benchmarks/results"))
 
 CHILD = r"""
@@ -30,6 +31,7 @@ import json, resource, sys, time
 import numpy as np
 from harness.metrics.scale import all_vs_all, normalise
 n, scheduler, rows = int(sys.argv[1]), (sys.argv[2] if sys.argv[2] != "none" else None), int(sys.argv[3]) or None
+block = int(sys.argv[4])
 rng = np.random.default_rng(0)
 subjects = n // 2
 sid = np.repeat(np.arange(subjects), 2)
@@ -42,9 +44,9 @@ for s in range(0, n, 100000):  # in pieces: a 1e6 x 128 float64 temporary would 
 T = normalise(T[np.arange(n) // 2 * 2] + 0.7 * rng.standard_normal((n, 128), dtype=np.float32))
 edges = np.linspace(-0.5, 1.0, 151)
 t0 = time.perf_counter()
-bc = all_vs_all(T, sid, gid, [f"g{i}" for i in range(8)], edges, block=4096, scheduler=scheduler, rows=rows)
+bc = all_vs_all(T, sid, gid, [f"g{i}" for i in range(8)], edges, block=block, scheduler=scheduler, rows=rows)
 total = time.perf_counter() - t0
-print(json.dumps({"templates": n, "scheduler": scheduler, "block_rows": rows, "blocks": bc.timings["blocks"],
+print(json.dumps({"templates": n, "scheduler": scheduler, "block": block, "block_rows": rows, "blocks": bc.timings["blocks"],
                   "comparisons": bc.comparisons, "seconds": total,
                   "counted": int(bc.imp_hist.sum() + bc.gen_hist.sum()),
                   "imp_hist_sha": __import__("hashlib").sha256(bc.imp_hist.tobytes() + bc.gen_hist.tobytes()).hexdigest(),
@@ -54,7 +56,7 @@ print(json.dumps({"templates": n, "scheduler": scheduler, "block_rows": rows, "b
 
 
 def _child(n, scheduler, rows=0):
-    r = subprocess.run([sys.executable, "-c", CHILD, str(n), scheduler or "none", str(rows)], capture_output=True,
+    r = subprocess.run([sys.executable, "-c", CHILD, str(n), scheduler or "none", str(rows), str(BLOCK)], capture_output=True,
                        text=True, check=True)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -86,5 +88,5 @@ def test_dask_all_vs_all_vs_single_process(benchmark):
     res["machine"] = {"cores": os.cpu_count(), "note": "shared development machine: other agents' jobs running "
                       "(1-minute load average recorded); LocalCluster of 2 worker processes x 1 thread"}
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"dask_all_vs_all_{N}.json").write_text(json.dumps(res, indent=2))
+    (OUT / f"dask_all_vs_all_{N}_block{BLOCK}.json").write_text(json.dumps(res, indent=2))
     print(json.dumps(res, indent=2))

@@ -64,6 +64,7 @@ class DaskExecutor:
         distributed = _require_distributed()
         self.scheduler = scheduler
         self._cluster = None
+        self._futures: list = []
         if scheduler == "local":
             # One thread per worker process: dlib's network objects are not shared between threads.
             self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
@@ -80,10 +81,14 @@ class DaskExecutor:
         info = self.client.scheduler_info()
         self.workers = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
         if not self.workers:
-            self.client.wait_for_workers(1, timeout=timeout)
+            try:
+                self.client.wait_for_workers(1, timeout=timeout)
+            except TimeoutError:  # distributed's WorkerStartTimeoutError is one
+                self.close()
+                raise FaceriskError(f"scheduler {scheduler}: no worker joined within {timeout:g} s; start some "
+                                    f"with 'dask worker {scheduler}'") from None
             info = self.client.scheduler_info()
             self.workers = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
-        self._futures: list = []
 
     def run(self, fn: Callable[[Any, Any], Any], tasks: Sequence[Any], context: Any = None,
             keys: Optional[Sequence[str]] = None) -> Iterator[tuple[int, Any]]:

@@ -74,7 +74,7 @@ def normalise(templates: np.ndarray) -> np.ndarray:
 
 
 def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.ndarray, group_names: list[str],
-               edges: np.ndarray, block: int = 4096, keep_above: Optional[float] = None,
+               edges: np.ndarray, block: int = 1024, keep_above: Optional[float] = None,
                progress: bool = False, scheduler: Optional[str] = None, rows: Optional[int] = None) -> BlockCounts:
     """Score every unordered pair of templates in blocks and count per group cell on the grid ``edges``.
 
@@ -85,6 +85,11 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
     group_ids : (N,) int array in ``range(len(group_names))``.
     edges : increasing, evenly spaced similarity thresholds.
     keep_above : keep (subject_a, subject_b, count) for impostor pairs scoring >= this (for the bootstrap).
+    block : templates per block side. 1024 keeps each block's score and bucket arrays (4 MiB) in cache:
+        2.3x faster than 4096 on the development machine (30,000 templates: 3.1 s vs 7.1 s). BLAS rounds a
+        float32 product differently for different block shapes, so a different block size can move a
+        pair whose score lies within one float32 step of a grid edge (a handful in 5e9); the block size is
+        recorded in ``timings``.
     scheduler : None: this process; ``"local"`` or ``tcp://HOST:PORT``: the blocks are spread over a Dask
         cluster (the templates are sent to each worker once). The counts are identical either way.
     rows : only the first ``rows`` block rows (each against every later block): a measured slice, for
@@ -152,7 +157,7 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
     n_pairs = sum((r1 - r0) * (c1 - c0) if c0 != r0 else (r1 - r0) * (r1 - r0 - 1) // 2 for r0, r1, c0, c1 in pairs)
     return BlockCounts(edges, list(group_names), imp, gen, N, n_pairs, sp,
                        {"matmul_s": t_mm, "count_s": t_count, "wall_s": time.perf_counter() - t_start,
-                        "blocks": len(pairs)})
+                        "blocks": len(pairs), "block": block})
 
 
 class _Blocks:

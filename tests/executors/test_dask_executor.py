@@ -56,3 +56,26 @@ def test_a_local_cluster_returns_every_keyed_task_once():
         facts = [f for _, f in ex.run(_tasks.worker_facts, list(range(4)), keys=[f"f-{i}" for i in range(4)])]
     assert got == {i: 5 + i * i for i in range(30)}
     assert all(f["sigint_ignored"] for f in facts)
+
+
+def test_a_scheduler_without_workers_is_one_clear_error(tmp_path):
+    pytest.importorskip("distributed")
+    import json
+    import subprocess
+    import time
+
+    sched_file = tmp_path / "scheduler.json"
+    proc = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port",
+                             "0", "--no-dashboard", "--scheduler-file", str(sched_file)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        t0 = time.time()
+        while not (sched_file.is_file() and sched_file.read_text().strip()):
+            assert time.time() - t0 < 60 and proc.poll() is None, "dask scheduler did not start"
+            time.sleep(0.2)
+        address = json.loads(sched_file.read_text())["address"]
+        with pytest.raises(FaceriskError, match=f"scheduler {address}: no worker joined within 2 s"):
+            dask_cluster.DaskExecutor(address, timeout=2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
