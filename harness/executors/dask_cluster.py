@@ -45,8 +45,10 @@ def check_address(scheduler: str) -> None:
 
 
 def _guard_local_worker() -> None:
-    """In a LocalCluster worker process: die with the facerisk process, leave signals to it."""
+    """In a LocalCluster worker process: die with the facerisk process, leave signals to it, keep quiet."""
     import signal
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
     from harness.executors.local import die_with_parent
 
@@ -65,11 +67,18 @@ class DaskExecutor:
         self.scheduler = scheduler
         self._cluster = None
         self._futures: list = []
+        # Dask's own progress chatter (INFO) would otherwise reach facerisk's log handler.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
         if scheduler == "local":
             # One thread per worker process: dlib's network objects are not shared between threads.
-            self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
-                                                     processes=True, host="127.0.0.1", dashboard_address=None,
-                                                     silence_logs=logging.ERROR)
+            # No dashboard: nothing is served that the run does not need.
+            import dask
+
+            with dask.config.set({"logging.distributed": "warning"}):  # the workers' own chatter too
+                self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
+                                                         processes=True, host="127.0.0.1", dashboard_address=None,
+                                                         scheduler_kwargs={"dashboard": False},
+                                                         silence_logs=logging.ERROR)
             self.client = distributed.Client(self._cluster)
             self.client.run(_guard_local_worker)
         else:
