@@ -308,9 +308,9 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
-    if unknown:
+    if unknown:  # keys can be any YAML value ('?' alone parses as {None: None}): show them as written
         raise ConfigError(
-            f"{where or 'config'}: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"{where or 'config'}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; "
             f"valid keys are {', '.join(sorted(names))}"
         )
     kwargs = {k: _check(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
