@@ -296,6 +296,8 @@ def _check(value: Any, tp: Any, where: str) -> Any:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(float(value)):  # no setting of facerisk means anything at nan or inf
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -324,6 +326,11 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
     return cfg
 
 
+#: Upper bounds on settings that multiply the cost of a run (beyond them a run would not finish).
+MAX_JITTERS = 100
+MAX_BOOTSTRAP = 100_000
+
+
 def validate(cfg: RunConfig) -> None:
     """Cross-field checks that types alone cannot express."""
     if cfg.detector.upsample < 0 or cfg.detector.upsample > 4:
@@ -331,8 +338,8 @@ def validate(cfg: RunConfig) -> None:
     if cfg.detector.min_score is not None and not 0 < cfg.detector.min_score < 1:
         raise ConfigError("detector.min_score must be a probability in (0, 1)")
     cfg.detector.options()  # the name is registered and every set option applies to it
-    if cfg.embedder.jitters < 1:
-        raise ConfigError("embedder.jitters must be at least 1")
+    if not 1 <= cfg.embedder.jitters <= MAX_JITTERS:
+        raise ConfigError(f"embedder.jitters must be from 1 to {MAX_JITTERS} (each jitter is one more network pass)")
     for t in cfg.metrics.target_fmrs:
         if not 0 < t < 1:
             raise ConfigError(f"metrics.target_fmrs: {t} is not a rate in (0, 1)")
@@ -360,8 +367,8 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("dataset.max_pixels must be a positive number of pixels")
     if not 0.5 < cfg.metrics.confidence < 1:
         raise ConfigError("metrics.confidence must be in (0.5, 1)")
-    if cfg.metrics.bootstrap < 0:
-        raise ConfigError("metrics.bootstrap must be 0 (off) or a number of replicates")
+    if not 0 <= cfg.metrics.bootstrap <= MAX_BOOTSTRAP:
+        raise ConfigError(f"metrics.bootstrap must be 0 (off) or a number of replicates up to {MAX_BOOTSTRAP:,}")
     if any(n < 1 for n in cfg.projection.watchlist_sizes) or cfg.projection.visitors_per_day < 0:
         raise ConfigError("projection.watchlist_sizes must be positive and projection.visitors_per_day >= 0")
     if cfg.workers < 0:
@@ -409,22 +416,46 @@ def parse_sweep(spec: str) -> tuple[str, list[float]]:
     return axis.strip(), values
 
 
+_SECTIONS = {f.name for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(f.type)
+             or (isinstance(f.type, str) and f.type.endswith("Config"))}
+
+
 def load_file(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML or TOML config file into plain data."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() == ".toml":
-            data = tomllib.loads(text)
-        else:
-            data = yaml.safe_load(text) or {}
-    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot parse config ({exc})") from None
+    if p.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise ConfigError(f"{p}: cannot parse config ({_short(exc)})") from None
+    else:
+        data = read_yaml(p, "config") or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of sections")
+    for key, value in data.items():
+        if key in _SECTIONS and not isinstance(value, dict):
+            raise ConfigError(f"{p}: {key} must be a section (key: value lines under it), got {value!r}")
     return data
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def read_yaml(path: str | os.PathLike, what: str = "file") -> Any:
+    """Parse a YAML file safely (no Python tags); any failure is one ConfigError naming the file."""
+    p = Path(path)
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: {what} is not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: cannot parse {what} (nested too deeply)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: cannot parse {what} ({_short(exc)})") from None
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:

@@ -63,7 +63,10 @@ def test_missing_and_unparsable_files(tmp_path):
     ("capture.sweep='distance=0.5:1e8:0.000001'", "at most 60"),
     ("capture.sweep='distance=1:2'", "three numbers"),
     ("capture.sweep='light=5,nan'", "finite"),
-    ("metrics.fixed_thresholds=[.nan]", "not a euclidean threshold"),
+    ("metrics.fixed_thresholds=[.nan]", "expected a finite number"),
+    ("projection.visitors_per_day=.inf", "expected a finite number"),
+    ("embedder.jitters=1000000000", "from 1 to 100"),
+    ("metrics.bootstrap=1000000000000", "up to 100,000"),
     ("metrics.fixed_thresholds=[-0.1]", "not a euclidean threshold"),
     ("metrics.bins={age: [45, 18, 120]}", "strictly increasing"),
     ("metrics.bins={age: [18]}", "at least two"),
@@ -96,3 +99,26 @@ def test_a_huge_sweep_is_refused_in_constant_time():
     with pytest.raises(ConfigError):
         config.parse_sweep("distance=0:1e15:1e-9")
     assert time.perf_counter() - t0 < 0.1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("metrics: [1, 2]\n", "metrics must be a section"),
+    ("[" * 50_000 + "]" * 50_000 + "\n", "nested too deeply"),
+    ("!!python/name:os.system\n", "cannot parse config"),
+])
+def test_hostile_config_files_are_one_line_errors(tmp_path, text, message):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message) as exc:
+        config.load(str(tmp_path / "c.yaml"), ["metrics.bootstrap=50"])
+    assert str(tmp_path / "c.yaml") in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_capture_files_share_the_safe_reader(tmp_path):
+    from harness.degrade import capture
+
+    (tmp_path / "evil.yaml").write_text("!!python/name:os.system\n")
+    with pytest.raises(ConfigError, match="cannot parse capture preset"):
+        capture.load(str(tmp_path / "evil.yaml"))
+    (tmp_path / "nan.yaml").write_text("codec: {bitrate_kbps: .nan}\n")
+    with pytest.raises(ConfigError, match="not a finite number"):
+        capture.load(str(tmp_path / "nan.yaml"))

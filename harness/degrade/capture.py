@@ -107,9 +107,11 @@ def _coerce(obj, name: str, value: Any) -> Any:
         if isinstance(current, bool):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
         if isinstance(current, (int, float)):
+            if isinstance(value, (int, float)) and not math.isfinite(value):
+                raise ValueError("not finite")
             return type(current)(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{type(obj).__name__}.{name}: {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{type(obj).__name__}.{name}: {value!r} is not a finite number") from None
     return value
 
 
@@ -143,7 +145,9 @@ def load(name_or_path: str) -> Capture:
     if p.suffix.lower() in (".yaml", ".yml"):
         if not p.is_file():
             raise ConfigError(f"{p}: capture preset file not found")
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        from harness.config import read_yaml
+
+        data = read_yaml(p, "capture preset") or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: a capture preset must be a mapping")
         return from_dict(data, name=p.stem)
