@@ -124,7 +124,11 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture
     if face is None:
         rec.update(status="fta", reason=why)
         return rec
-    vec = emb.embed(img, face)
+    vec = np.asarray(emb.embed(img, face), dtype=np.float64)
+    if vec.ndim != 1 or vec.size == 0 or not np.isfinite(vec).all():
+        # A broken model (NaN/inf outputs) must not reach the comparisons: recorded, then stopped in run().
+        rec.update(status="fta", reason="non_finite_template", t_embed=time.perf_counter() - t2)
+        return rec
     rec.update(
         t_embed=time.perf_counter() - t2,
         box=[int(v) for v in face.box],
@@ -413,6 +417,19 @@ def default_slices(m, frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return attrs, inter
 
 
+def _warn_shared_bytes(frame: pd.DataFrame, shas: list[str], cfg: RunConfig, warns: list[str]) -> None:
+    """Say when different people share byte-identical image files: their impostor pairs score as one photo."""
+    subject = cfg.protocol.subject_column if cfg.protocol.subject_column in frame.columns else "subject_id"
+    owners = pd.DataFrame({"sha": shas, "subject": frame[subject].astype(str).to_numpy(),
+                           "image": frame["image"].to_numpy()})
+    per = owners.groupby("sha")["subject"].nunique()
+    shared = per[per > 1]
+    if len(shared):
+        ex = owners[owners["sha"] == shared.index[0]]["image"].tolist()[:2]
+        warns.append(f"{len(shared)} image file(s) are byte-identical copies shared by different people (e.g. "
+                     f"{' and '.join(ex)}): their impostor pairs compare a photo with itself; check the data set")
+
+
 def _say(cfg: RunConfig, message: str) -> None:
     """A progress line on stderr for stages without a bar (quiet with progress=false)."""
     if cfg.progress:
@@ -463,6 +480,14 @@ def run(cfg: RunConfig) -> RunResult:
     if acq_stats["cache_discarded"]:
         warns.append(f"{acq_stats['cache_discarded']} damaged cache entr(y/ies) were removed and recomputed")
 
+    broken = sum(r["reason"] == "non_finite_template" for r in records)
+    if broken:
+        raise ConfigError(
+            f"the embedder {models['embedder'].get('name', cfg.embedder.name)} produced non-finite templates "
+            f"(NaN or inf) for {broken} of {len(records)} images; the model file ({cfg.embedder.path or 'built in'}) "
+            "is broken or fed the wrong input: check it against its card"
+        )
+    _warn_shared_bytes(frame, [digests[img] for img in frame["image"]], cfg, warns)
     bad = [(img, r["reason"]) for img, r in zip(frame["image"], records) if r["status"] == "unreadable"]
     if bad and cfg.dataset.bad_images == "error":
         listed = "; ".join(f"{img}: {why}" for img, why in bad[:3])

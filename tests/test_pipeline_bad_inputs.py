@@ -148,3 +148,5 @@ def test_repeated_content_is_computed_once(awkward, monkeypatch):
     assert acq["duplicate_content"] == 2 and acq["computed"] == len(res.acquisitions) - 2
     a = res.acquisitions.set_index("image")
     assert a.loc["007_s.png", "interocular_px"] == a.loc["006_s.png", "interocular_px"]
+    # ... and two people sharing one photo's bytes is said out loud (their impostor pair is a photo vs itself)
+    assert any("byte-identical copies shared by different people" in w for w in res.warnings)
