@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+import tempfile
 from typing import Optional
 
 from harness import __version__
@@ -361,14 +363,23 @@ def _metrics(args) -> int:
                 seed=cfg.seed, impostors=cfg.protocol.impostors, match_on=cfg.protocol.match_on,
                 recalibrate=m.recalibrate)
     out = Path(args.out or Path(cfg.reports_dir) / f"metrics-{Path(args.scores).stem}")
-    out.mkdir(parents=True, exist_ok=True)
-    files = write_tables(a, out)
-    doc = _clean({"input": {"scores": str(args.scores), "sha256": sha256_file(args.scores), "score": column,
-                            "acquisitions": args.acquisitions},
-                  "config": cfg.to_dict(), "thresholds": [t.to_dict() for t in thresholds],
-                  "groups": _records(a.groups), "disparity": _records(a.disparity),
-                  "summaries": _records(a.summaries), "warnings": warns + a.notes, "files": files})
-    atomic_write_text(out / "metrics.json", json.dumps(doc, indent=2, allow_nan=False))
+    from harness.rundir import check_writable
+
+    check_writable(out.parent, "--out", "--out DIR")
+    final, out = out, Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        files = write_tables(a, out)
+        doc = _clean({"input": {"scores": str(args.scores), "sha256": sha256_file(args.scores), "score": column,
+                                "acquisitions": args.acquisitions},
+                      "config": cfg.to_dict(), "thresholds": [t.to_dict() for t in thresholds],
+                      "groups": _records(a.groups), "disparity": _records(a.disparity),
+                      "summaries": _records(a.summaries), "warnings": warns + a.notes, "files": files})
+        atomic_write_text(out / "metrics.json", json.dumps(doc, indent=2, allow_nan=False))
+        _replace_dir(out, final)  # whole or not at all: a full disk leaves no half-written tables
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    out = final
     overall = a.groups[a.groups["slice"] == "all"]
     for _, row in overall.iterrows():
         print(f"  {row['threshold_id']:>16}: FMR {row['fmr']:.4%}  FNMR {row['fnmr']:.4%}")
@@ -376,6 +387,24 @@ def _metrics(args) -> int:
         print(f"  warning: {w}")
     print(f"metrics: {out / 'metrics.json'}")
     return 0
+
+
+def _replace_dir(tmp, final) -> None:
+    """Move the finished folder ``tmp`` to ``final``, replacing only an earlier facerisk output there."""
+    import os
+
+    from harness.rundir import RUN_MARKERS
+
+    if final.exists():
+        if not final.is_dir() or not any((final / m).is_file() for m in RUN_MARKERS):
+            raise FaceriskError(f"{final} exists and is not a facerisk output folder; it is left untouched: choose "
+                                "another --out")
+        old = final.with_name(f".{final.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+        shutil.rmtree(old, ignore_errors=True)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, final)
 
 
 class Terminated(Exception):
@@ -413,7 +442,15 @@ def _read_acquisitions(path: str):
 
 
 def main(argv: Optional[list[str]] = None) -> int:
+    import os  # noqa: F401 - used by the OSError message
     import signal
+    import warnings
+
+    # stderr carries facerisk's own messages: library chatter (matplotlib glyph and layout notices, numpy
+    # all-NaN reductions that facerisk handles) is not for the user; every figure it affects is checked.
+    warnings.filterwarnings("ignore", category=UserWarning, module="matplotlib")
+    warnings.filterwarnings("ignore", message="(All-NaN slice|Mean of empty slice|invalid value)",
+                            category=RuntimeWarning)
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -442,8 +479,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except OSError as exc:
         # The environment, not a bug: a full disk, a folder made read-only mid-run, a vanished file.
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"facerisk: error: {where}{exc.strerror or exc} (free space or fix permissions, or choose other "
-              "folders with --reports-dir / --cache-dir, then rerun: finished work is cached)", file=sys.stderr)
+        folder = os.path.dirname(os.path.abspath(exc.filename)) if exc.filename else "the output folder"
+        print(f"facerisk: error: {where}{exc.strerror or exc} (make room or fix permissions in {folder}, or write "
+              "elsewhere, then rerun: nothing partial is kept and finished acquisitions are cached)", file=sys.stderr)
         return EXIT_USER_ERROR
     parser.error(f"unknown command {args.command}")
     return EXIT_USER_ERROR

@@ -103,6 +103,11 @@ def _check_pairs(frame: pd.DataFrame, values: np.ndarray, score: str, p: Path) -
         i = row(gen != same)
         raise DatasetError(f"{p}: row {i}: genuine is {bool(gen[i - 2])} but the subjects "
                            f"{'differ' if gen[i - 2] else 'are the same'}; genuine must mean the same person")
+    keys = [c for c in ("enrol_image", "probe_image") if c in frame.columns] or ["enrol_subject", "probe_subject"]
+    dup = frame.duplicated(keys, keep="first").to_numpy()
+    if dup.any():  # a repeated pair would be counted twice
+        raise DatasetError(f"{p}: row {row(dup)}: the pair {' / '.join(str(frame[k].iloc[row(dup) - 2]) for k in keys)} "
+                           "is listed more than once; keep one row per pair")
     if gen.all() or not gen.any():
         raise DatasetError(f"{p}: only {'genuine' if gen.all() else 'impostor'} pairs; false match and false "
                            "non-match rates need both")

@@ -83,3 +83,23 @@ def test_bad_acquisitions_files_are_one_line_errors(tmp_path, content, message):
     r = cli("metrics", str(scores), "--acquisitions", str(acq), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_duplicated_pair_is_refused_not_counted_twice(tmp_path):
+    f = pairs_frame()
+    with pytest.raises(DatasetError, match="listed more than once"):
+        read_scores(write(tmp_path, pd.concat([f, f.iloc[[0]]])), "euclidean")
+
+
+def test_metrics_output_never_replaces_a_foreign_folder_and_leaves_nothing_partial(tmp_path):
+    scores = write(tmp_path, pairs_frame())
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    r = cli("metrics", str(scores), "--out", str(mine), "--set", "metrics.bootstrap=20")
+    assert r.returncode == 2 and "left untouched" in r.stderr and (mine / "notes.txt").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine", "pairs.csv"]  # no temporary folder left
+    r = cli("metrics", str(scores), "--out", str(tmp_path / "out"), "--set", "metrics.bootstrap=20")
+    assert r.returncode == 0 and (tmp_path / "out" / "metrics.json").is_file()
+    r = cli("metrics", str(scores), "--out", str(tmp_path / "out"), "--set", "metrics.bootstrap=20")
+    assert r.returncode == 0  # an earlier metrics output is replaced whole
