@@ -23,5 +23,9 @@ def add_parser(sub) -> None:
 
 def main(args) -> int:
     from harness.compare_runs import main as run
+    from harness.errors import FaceriskError
+
+    if not 0 <= args.seed < 2**32:
+        raise FaceriskError(f"--seed {args.seed}: must be a whole number from 0 to 4294967295")
 
     return run(args)

@@ -213,6 +213,8 @@ def ingest(clips: Sequence[str | Path], cfg: RunConfig, labels: Optional[pd.Data
                 comp.append({"level": "frame", "policy": "frame", "unit": f"{r['clip']}@{r['frame']}#{r['det']}",
                              "gallery_image": gal_acq["image"].iloc[j], "gallery_subject": gal_ids[j],
                              "score": sims[i, j], "genuine": who["visitor"] == gal_ids[j], **who})
+        if "visit" not in frames_df.columns:  # faces were found but none was tracked into a visit
+            frames_df["visit"] = None
         for vid, part in frames_df.dropna(subset=["visit"]).groupby("visit"):
             idx = part.index.to_numpy()
             clip_name = part["clip"].iloc[0]

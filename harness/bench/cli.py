@@ -10,6 +10,26 @@ import yaml
 from harness.errors import ConfigError, FaceriskError
 
 
+def _finite(text: str) -> float:
+    """argparse type: a finite number (nan and inf would hang a timed loop or void a decision)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _finite_positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
 def _kv(items: list[str], flag: str) -> dict:
     out = {}
     for item in items:
@@ -42,7 +62,7 @@ def add_parser(sub) -> None:
     p.add_argument("--sample", type=int, default=20, help="images in the sample (default 20)")
     p.add_argument("--warmup", type=int, default=5, help="untimed warm-up frames before single-stream (default 5)")
     p.add_argument("--count", type=int, default=50, help="timed single-stream frames (default 50)")
-    p.add_argument("--duration", type=float, metavar="S", help="time single-stream for S seconds instead of --count")
+    p.add_argument("--duration", type=_finite_positive, metavar="S", help="time single-stream for S seconds instead of --count")
     p.add_argument("--workers", type=int, default=0, help="offline worker processes (default 0 = every core)")
     p.add_argument("--batch", type=int, default=8, help="offline images per task (default 8)")
     p.add_argument("--offline-count", type=int, help="offline images (default 2 x --sample)")
@@ -51,7 +71,7 @@ def add_parser(sub) -> None:
     p.add_argument("--stream-preset", default="doorbell-1080p-day", help="capture preset of the doorbell clip")
     p.add_argument("--stream-frames", type=int, default=30, help="frames in the doorbell clip (default 30)")
     p.add_argument("--score", default="euclidean", choices=["euclidean", "cosine"])
-    p.add_argument("--threshold", type=float, help="decision threshold (default 0.6 euclidean / 0.5 cosine)")
+    p.add_argument("--threshold", type=_finite, help="decision threshold (default 0.6 euclidean / 0.5 cosine)")
     p.add_argument("--run", metavar="DIR", help="a run directory (reports/<name>) whose accuracy is joined")
     p.add_argument("--label", help="device label in reports (default the host name)")
     p.add_argument("--out", metavar="FILE", help="bench.json to write (default reports/bench/<label>/bench.json; "

@@ -138,10 +138,17 @@ def validate_frame(frame: pd.DataFrame, root: Path, subject_attributes: list[str
         if p.is_absolute() or norm == ".." or norm.startswith(".." + os.sep) or norm.startswith("../"):
             raise DatasetError(f"{csv}: row {i}: image path {img!r} must be relative and inside {root} "
                                "(symbolic links inside the folder are fine)")
+        if (root / p).is_dir():
+            raise DatasetError(f"{csv}: row {i}: image path {img!r} is a folder, not an image file")
         if not (root / p).is_file():
             raise DatasetError(
                 f"{csv}: row {i}: image file {img!r} not found under {root} (fix the path or restore the file)"
             )
+    for col in frame.columns:  # control characters would be written raw into reports, CSVs and terminals
+        bad = frame[col].astype(str).str.contains(r"[\x00-\x08\x0b-\x1f\x7f]", regex=True, na=False)
+        if bad.any():
+            raise DatasetError(f"{csv}: row {line[bad.to_numpy().argmax()]}: column {col!r} holds a control "
+                               "character (e.g. ESC); remove it")
     for attr in subject_attributes:
         values = frame.groupby("subject_id")[attr].agg(lambda s: set(s.dropna()))
         bad = values[values.map(len) > 1]

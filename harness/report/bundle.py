@@ -356,14 +356,27 @@ def _recompute(run_files: dict[str, bytes], v: Verification) -> None:
 def load_results(path: str | Path) -> dict:
     """results.json of a run directory or a bundle."""
     p = Path(path)
-    if p.is_dir() and (p / "results.json").is_file():
-        return json.loads((p / "results.json").read_text(encoding="utf-8"))
-    if p.is_dir() and (p / RUN / "results.json").is_file():
-        return json.loads((p / RUN / "results.json").read_text(encoding="utf-8"))
+    if not p.exists():
+        raise FaceriskError(f"{p}: not found (give a run directory, e.g. reports/<name>, or a bundle .zip)")
+    for f in (p / "results.json", p / RUN / "results.json"):
+        if p.is_dir() and f.is_file():
+            return _parse_results(f.read_bytes(), f)
+    if p.is_dir():
+        raise FaceriskError(f"{p}: not a run directory or an unpacked bundle (no results.json)")
     members, problems = read_members(p)
     if RUN + "results.json" not in members:
         raise FaceriskError(f"{p}: neither a run directory nor a bundle (no results.json)")
-    return json.loads(members[RUN + "results.json"])
+    return _parse_results(members[RUN + "results.json"], f"{p}:{RUN}results.json")
+
+
+def _parse_results(blob: bytes, where) -> dict:
+    try:
+        doc = json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FaceriskError(f"{where}: damaged results.json ({type(exc).__name__}); rerun or restore it") from None
+    if not isinstance(doc, dict):
+        raise FaceriskError(f"{where}: results.json is not a facerisk results document")
+    return doc
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

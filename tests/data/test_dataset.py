@@ -126,3 +126,18 @@ def test_dataset_arguments_that_are_not_datasets_say_what_they_are(tmp_path):
         resolve(str(tmp_path / "no" / "such"))
     with pytest.raises(DatasetError, match="unknown dataset 'nosuchname'"):
         resolve("nosuchname")
+
+
+def test_control_characters_in_labels_are_refused(tmp_path):
+    rs = rows()
+    rs[1]["gender"] = "f\x1b[31m"
+    with pytest.raises(DatasetError, match="row 3: column 'gender' holds a control character"):
+        open_dataset(str(make(tmp_path, rs)))
+
+
+def test_an_image_path_that_is_a_folder_says_so(tmp_path):
+    root = make(tmp_path, rows())
+    (root / "a1.png").unlink()
+    (root / "a1.png").mkdir()
+    with pytest.raises(DatasetError, match="is a folder, not an image file"):
+        open_dataset(str(root))

@@ -115,3 +115,16 @@ def test_cli_bundle_verify_diff(real_run, bundled, tmp_path, capsys):
     assert main(["diff", str(out), str(bundled)]) == 0
     assert "no setting or number differs" in capsys.readouterr().out
     assert main(["bundle", str(tmp_path / "nope")]) == 2
+
+
+def test_diff_names_a_damaged_results_file(tmp_path):
+    from harness.errors import FaceriskError
+    from harness.report.bundle import load_results
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text("{not json")
+    with pytest.raises(FaceriskError, match="damaged results.json"):
+        load_results(tmp_path / "run")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FaceriskError, match="not a run directory"):
+        load_results(tmp_path / "empty")
