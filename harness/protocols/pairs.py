@@ -130,6 +130,10 @@ def parse_csv(text: str, images: pd.Series, where: str) -> pd.DataFrame:
         if not fold:
             raise DatasetError(f"{where}: line {n}: empty fold (unknown fold); give every pair a fold, or drop the "
                                "fold column")
+        if _number_like(fold) and not (fold.isdigit() and len(fold) <= 6):  # 'nan', '1e20', '-1', '2.5'
+            raise DatasetError(f"{where}: line {n}: fold {fold!r} is not a fold number (1, 2, ...) or name")
+        if fold.isdigit():
+            fold = str(int(fold))  # '01' and '1' are one fold
         row = {"line": n, "image_a": rec["image_a"], "image_b": rec["image_b"], "same": flag in TRUE, "fold": fold}
         if "group" in cols:  # RFW / BFW style: the list labels each pair with the group it belongs to
             if not rec.get("group"):
@@ -139,6 +143,14 @@ def parse_csv(text: str, images: pd.Series, where: str) -> pd.DataFrame:
     if not rows:
         raise DatasetError(f"{where}: no pairs listed")
     return pd.DataFrame(rows)
+
+
+def _number_like(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def read_pair_list(path: Path, images: pd.Series) -> pd.DataFrame:

@@ -38,6 +38,9 @@ def test_csv_format(tmp_path):
     ("1\t1\nAnn_A\t1\tBob_B\t1\nAnn_A\t1\t2\n", "line 2: a different-person line where fold 1 has its same"),
     ("image_a,image_b,same,fold\nlfw/Ann_A/Ann_A_0001.jpg,lfw/Ann_A/Ann_A_0002.jpg,1,\n", "line 2: empty fold"),
     ("image_a,image_b,same\nlfw/Ann_A/Ann_A_0001.jpg,nope.jpg,1\n", "line 2: image 'nope.jpg' is not in"),
+    ("image_a,image_b,same,fold\nlfw/Ann_A/Ann_A_0001.jpg,lfw/Ann_A/Ann_A_0002.jpg,1,nan\n", "fold 'nan' is not"),
+    ("image_a,image_b,same,fold\nlfw/Ann_A/Ann_A_0001.jpg,lfw/Ann_A/Ann_A_0002.jpg,1,99999999999999999999\n",
+     "is not a fold number"),
     ("image_a,image_b,same\nlfw/Ann_A/Ann_A_0001.jpg,lfw/Ann_A/Ann_A_0002.jpg,maybe\n", "line 2: same = 'maybe'"),
 ])
 def test_bad_lists_name_the_line(tmp_path, text, match):
