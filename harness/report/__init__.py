@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from harness import __version__
 from harness.provenance import now_utc
+from harness.compare import columnar
 from harness.protocols import report as protocol_report
 from harness.report import labels, plots
 from harness.report.brief import brief, pct
@@ -337,6 +338,8 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
             files["sweep"] = "sweep.csv"
             res.sweep.to_csv(tmp / files["sweep"], index=False)
         res.acquisitions.to_csv(tmp / files["acquisitions"], index=False)
+        # Large runs also get columnar copies (pyarrow, the 'parquet' extra): a CSV of millions of pairs is slow.
+        files.update(columnar.write_tables(tmp, {"pairs": res.pairs[keep], "acquisitions": res.acquisitions}))
         results = build_results(res, files)
         (tmp / files["results"]).write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")
         from harness.report.bundle import fingerprint
