@@ -150,7 +150,10 @@ def load(name_or_path: str) -> Capture:
         data = read_yaml(p, "capture preset") or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{p}: a capture preset must be a mapping")
-        return from_dict(data, name=p.stem)
+        try:
+            return from_dict(data, name=p.stem)
+        except ConfigError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
     table = presets()
     if name_or_path not in table:
         raise ConfigError(f"unknown capture preset {name_or_path!r}; built in: {', '.join(table)} (or a .yaml file)")

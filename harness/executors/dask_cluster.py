@@ -9,6 +9,8 @@ The run's context (configuration, capture model) is sent to the workers once, no
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from harness.errors import ConfigError, FaceriskError
@@ -66,6 +68,7 @@ class DaskExecutor:
         distributed = _require_distributed()
         self.scheduler = scheduler
         self._cluster = None
+        self._scratch = None
         self._futures: list = []
         # Dask's own progress chatter (INFO) would otherwise reach facerisk's log handler.
         logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -75,7 +78,10 @@ class DaskExecutor:
             import dask
 
             with dask.config.set({"logging.distributed": "warning"}):  # the workers' own chatter too
+                # Workers' scratch space in a folder of our own, removed on close: nothing is left in /tmp.
+                self._scratch = tempfile.mkdtemp(prefix="facerisk-dask-")
                 self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
+                                                         local_directory=self._scratch,
                                                          processes=True, host="127.0.0.1", dashboard_address=None,
                                                          scheduler_kwargs={"dashboard": False},
                                                          silence_logs=logging.ERROR)
@@ -131,6 +137,9 @@ class DaskExecutor:
             if self._cluster is not None:
                 self._cluster.close()
                 self._cluster = None
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
+                self._scratch = None
 
     def __enter__(self):
         return self
