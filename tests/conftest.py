@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -71,3 +72,23 @@ def write_dataset(root: Path, rows: list[dict], images: dict[str, np.ndarray | b
             Image.fromarray(content).save(p)
     pd.DataFrame(rows).to_csv(root / "metadata.csv", index=False)
     return root
+
+
+@contextlib.contextmanager
+def serve_files(root: Path, files: dict[str, bytes]):
+    """Write ``files`` (relative path -> bytes) under ``root`` and serve them on 127.0.0.1; yields the base URL."""
+    import functools
+    import http.server
+    import threading
+
+    for rel, content in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(content)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()

@@ -1,10 +1,7 @@
 """Downloading the public original, against a local HTTP server (never the internet)."""
 
-import functools
 import hashlib
-import http.server
 import io
-import threading
 
 import numpy as np
 import pytest
@@ -13,6 +10,7 @@ from PIL import Image
 
 from harness import data
 from harness.errors import DatasetError
+from tests.conftest import serve_files
 
 
 def jpeg(seed):
@@ -29,15 +27,8 @@ def upstream(tmp_path):
     for i, sid in enumerate(["001", "002"]):
         files[f"inst/neutral_front/{sid}_03.jpg"] = jpeg(2 * i)
         files[f"inst/smiling_front/{sid}_08.jpg"] = jpeg(2 * i + 1)
-    for rel, content in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(content)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, files, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_files(root, files) as url:
+        yield root, files, url
 
 
 def make_card(tmp_path, files, base_url, monkeypatch, corrupt=None):

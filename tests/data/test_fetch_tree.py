@@ -1,9 +1,6 @@
 """Fetching an LFW-shaped upstream (one sub-folder per person, a pair list, gender name lists) from 127.0.0.1."""
 
-import functools
 import hashlib
-import http.server
-import threading
 
 import pytest
 import yaml
@@ -11,6 +8,7 @@ import yaml
 from harness import data
 from harness.errors import DatasetError
 from harness.protocols.pairs import read_pair_list
+from tests.conftest import serve_files
 from tests.data.test_fetch import jpeg
 
 PEOPLE = {"Ann_Lee": 2, "Bo_Chan": 1, "Cy_Dube": 2}
@@ -29,15 +27,8 @@ def lfw_upstream(tmp_path):
     # Cy_Dube's two images are labelled differently: the person gets no label, and the conflict is listed
     files["labels/female_names.txt"] = b"Ann_Lee_0001.jpg\nAnn_Lee_0002\nCy_Dube_0001.jpg\n"
     files["labels/male_names.txt"] = b"Bo_Chan_0001.jpg\nCy_Dube_0002.jpg\n"
-    for rel, content in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(content)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield files, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_files(root, files) as url:
+        yield files, url
 
 
 def lfw_card(tmp_path, files, url, monkeypatch, pinned=True):
