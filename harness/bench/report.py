@@ -118,23 +118,30 @@ def plots(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    def cdf(samples_of, xlabel: str, ylabel: str, title: str, with_n: bool) -> None:
+        """One step plot of each device's sorted latency samples (ms, log axis), if any device has them."""
+        fig, ax = plt.subplots(figsize=(7, 4))
+        any_line = False
+        for d in docs:
+            s = samples_of(d)
+            if s and s["samples"]:
+                x = np.asarray(s["samples"]) * 1e3
+                label = f"{d['label']} (n={len(x)})" if with_n else d["label"]
+                ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", label=label)
+                any_line = True
+        if any_line:
+            ax.set_xscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+            figs.append((title, _png(fig)))
+        plt.close(fig)
+
     figs = []
-    fig, ax = plt.subplots(figsize=(7, 4))
-    any_line = False
-    for d in docs:
-        s = ((d["scenarios"].get("single_stream") or {}).get("stages") or {}).get("pipeline")
-        if s and s["samples"]:
-            x = np.asarray(s["samples"]) * 1e3
-            ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", label=f"{d['label']} (n={len(x)})")
-            any_line = True
-    if any_line:
-        ax.set_xscale("log")
-        ax.set_xlabel("single-stream latency per frame, ms (log)")
-        ax.set_ylabel("fraction of frames ≤ x")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        figs.append(("Single-stream latency distribution (whole pipeline)", _png(fig)))
-    plt.close(fig)
+    cdf(lambda d: ((d["scenarios"].get("single_stream") or {}).get("stages") or {}).get("pipeline"),
+        "single-stream latency per frame, ms (log)", "fraction of frames ≤ x",
+        "Single-stream latency distribution (whole pipeline)", with_n=True)
 
     stage_docs = [(d, (d["scenarios"].get("single_stream") or {}).get("stages") or {}) for d in docs]
     stages = [s for s in STAGES if any(s in st for _, st in stage_docs)]
@@ -153,22 +160,9 @@ def plots(docs: list[dict[str, Any]]) -> list[tuple[str, str]]:
         figs.append(("Per-stage latency (single-stream)", _png(fig)))
         plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    any_line = False
-    for d in docs:
-        s = (d["scenarios"].get("doorbell_stream") or {}).get("latency")
-        if s and s["samples"]:
-            x = np.asarray(s["samples"]) * 1e3
-            ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", label=d["label"])
-            any_line = True
-    if any_line:
-        ax.set_xscale("log")
-        ax.set_xlabel("doorbell stream: frame arrival to decision, ms (log)")
-        ax.set_ylabel("fraction of processed frames ≤ x")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        figs.append(("Doorbell stream latency (simulated clip, real-time playback)", _png(fig)))
-    plt.close(fig)
+    cdf(lambda d: (d["scenarios"].get("doorbell_stream") or {}).get("latency"),
+        "doorbell stream: frame arrival to decision, ms (log)", "fraction of processed frames ≤ x",
+        "Doorbell stream latency (simulated clip, real-time playback)", with_n=False)
     return figs
 
 
