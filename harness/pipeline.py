@@ -441,7 +441,13 @@ def run(cfg: RunConfig) -> RunResult:
 
     Thresholds are always calibrated on the clean photos; a capture model then degrades the probe
     side and every rate (and every sweep step) is read at those same global thresholds.
+    With a Dask scheduler, every stage shares one cluster (``local``: one LocalCluster per run).
     """
+    with executors.run_scope(cfg.scheduler, cfg.workers):
+        return _run(cfg)
+
+
+def _run(cfg: RunConfig) -> RunResult:
     from harness.rundir import preflight
 
     timings: dict[str, float] = {}

@@ -67,7 +67,7 @@ def test_counts_do_not_depend_on_how_many_blas_threads_the_caller_allows():
 
 def test_templates_at_an_odd_byte_offset_score_exactly_as_aligned_ones():
     """What a Dask worker may receive: arrays starting at any byte, which numpy multiplies without BLAS."""
-    from harness.metrics import scale
+    from harness.compare import blocks as scale
 
     rng = np.random.default_rng(2)
     T = normalise(rng.standard_normal((2500, 128), dtype=np.float32))
@@ -81,8 +81,8 @@ def test_templates_at_an_odd_byte_offset_score_exactly_as_aligned_ones():
     # keep_above=-1 keeps every pair with its exact score: the products themselves must be bit-identical
     grid = {"G": 3, "K": 1501, "lo": np.float32(-0.5), "inv": np.float32(1000.0), "keep_above": -1.0}
     blocks = [(0, 1250, 0, 1250), (0, 1250, 1250, 2500)]  # a diagonal block (A @ A.T: numpy's syrk path) too
-    ref = scale._count_blocks(scale._Blocks(T, sid, gid, grid), blocks)
-    got = scale._count_blocks(scale._Blocks(odd, sid, gid, grid), blocks)
+    ref = scale.count_blocks(scale.Blocks(T, sid, gid, grid), blocks)
+    got = scale.count_blocks(scale.Blocks(odd, sid, gid, grid), blocks)
     np.testing.assert_array_equal(got[0], ref[0])
     for a, b in zip(got[1], ref[1]):
         np.testing.assert_array_equal(a, b)

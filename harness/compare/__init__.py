@@ -1,5 +1,15 @@
-"""Compare stage: templates to comparison scores for the protocol's pairs."""
+"""Compare stage: templates to comparison scores for the protocol's pairs.
 
-from harness.compare.pairs import build_pairs, cosine_similarity, euclidean_distance
+Names are imported on first use, so a Dask worker that needs only :mod:`harness.compare.blocks` (numpy
+alone) does not import pandas.
+"""
 
 __all__ = ["build_pairs", "cosine_similarity", "euclidean_distance"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from harness.compare import pairs
+
+        return getattr(pairs, name)
+    raise AttributeError(f"module 'harness.compare' has no attribute {name!r}")

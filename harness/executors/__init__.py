@@ -13,7 +13,11 @@ configuration, the capture model); ``fn`` must be a module-level function, impor
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
+
+#: The run's Dask executor while :func:`run_scope` is open: [scheduler, workers, executor or None].
+_SCOPE: list[Any] = []
 
 
 class Executor(Protocol):
@@ -46,7 +50,53 @@ def make(scheduler: Optional[str], workers: int, n_tasks: int) -> Executor:
     if scheduler:
         from harness.executors.dask_cluster import DaskExecutor
 
+        if _SCOPE and _SCOPE[0] == scheduler:
+            if _SCOPE[2] is None:  # started on first use: a fully cached run starts no cluster
+                _SCOPE[2] = DaskExecutor(scheduler, _SCOPE[1])
+            return _Borrowed(_SCOPE[2])
         return DaskExecutor(scheduler, workers)
     from harness.executors.local import LocalPool, resolve_workers
 
     return LocalPool(resolve_workers(workers, n_tasks))
+
+
+@contextlib.contextmanager
+def run_scope(scheduler: Optional[str], workers: int = 0) -> Iterator[None]:
+    """Within the block, every :func:`make` for ``scheduler`` shares one Dask client (and, for ``local``, one
+    LocalCluster), started on first use and closed when the block ends, however it ends.
+
+    A run's stages (acquisition, each step of a capture sweep, the all-vs-all engine) then pay for one
+    cluster start, not one each. Without a scheduler this does nothing.
+    """
+    if not scheduler or _SCOPE:  # nested: the outer scope's cluster serves
+        yield
+        return
+    _SCOPE[:] = [scheduler, workers, None]
+    try:
+        yield
+    finally:
+        ex = _SCOPE[2]
+        _SCOPE.clear()
+        if ex is not None:
+            ex.close()
+
+
+class _Borrowed:
+    """The run's shared executor, lent to one stage: closing it cancels that stage's tasks only."""
+
+    def __init__(self, ex: Any):
+        self._ex = ex
+        self.name, self.workers = ex.name, ex.workers
+
+    def run(self, fn: Callable[[Any, Any], Any], tasks: Sequence[Any], context: Any = None,
+            keys: Optional[Sequence[str]] = None) -> Iterator[tuple[int, Any]]:
+        return self._ex.run(fn, tasks, context, keys)
+
+    def close(self) -> None:
+        self._ex.cancel()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

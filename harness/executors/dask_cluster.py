@@ -128,10 +128,15 @@ class DaskExecutor:
         finally:
             self._futures = []
 
+    def cancel(self) -> None:
+        """Cancel the tasks of the :meth:`run` in progress (if any); the cluster stays up."""
+        futures, self._futures = self._futures, []
+        if futures:
+            self.client.cancel(futures)
+
     def close(self) -> None:
         try:
-            if self._futures:
-                self.client.cancel(self._futures)
+            self.cancel()
             self.client.close()
         finally:
             if self._cluster is not None:

@@ -15,6 +15,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+# The per-block kernel lives in a module that imports numpy alone: Dask workers unpickle it without paying
+# for pandas and scipy (importing this module takes 1.2 s of CPU per worker on the development machine).
+from harness.compare.blocks import Blocks as _Blocks, count_blocks as _count_blocks  # noqa: F401 - old names
+
 
 @dataclass
 class BlockCounts:
@@ -121,29 +125,30 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
              for r0 in starts[:rows] for c0 in starts if c0 >= r0]
     hist = np.zeros(2 * cells, dtype=np.int64)  # impostor cells, then genuine cells
     sparse: list[np.ndarray] = []
-    t_mm = t_count = 0.0
+    t_mm = t_count = t_cpu = t_setup = 0.0
     bar = tqdm(total=len(pairs), desc="all-vs-all blocks", disable=not progress)
     ctx = _Blocks(A, sid, gid, grid)
     if scheduler is None:
         for r0 in starts[:rows]:  # one call per block row (each call pins BLAS to one thread)
             row = [p for p in pairs if p[0] == r0]
-            h, sp, tm, tc = _count_blocks(ctx, row)
+            h, sp, tm, tc, tcpu = _count_blocks(ctx, row)
             hist += h
             sparse.extend(sp)
-            t_mm, t_count = t_mm + tm, t_count + tc
+            t_mm, t_count, t_cpu = t_mm + tm, t_count + tc, t_cpu + tcpu
             bar.update(len(row))
     else:
-        from harness.executors.dask_cluster import DaskExecutor
+        from harness import executors
 
-        with DaskExecutor(scheduler) as ex:
+        with executors.make(scheduler, 0, len(pairs)) as ex:  # inside a run: the run's cluster
+            t_setup = time.perf_counter() - t_start
             # Enough tasks to keep every worker busy to the end, few enough that scheduling stays cheap.
             n_tasks = min(len(pairs), max(1, 8 * ex.workers))
             tiles = [pairs[i::n_tasks] for i in range(n_tasks)]
             by_pair: dict[int, np.ndarray] = {}
-            for n, (h, sp, tm, tc) in ex.run(_count_blocks, tiles, ctx):
+            for n, (h, sp, tm, tc, tcpu) in ex.run(_count_blocks, tiles, ctx):
                 hist += h
                 by_pair.update({n + k * n_tasks: arr for k, arr in enumerate(sp)})
-                t_mm, t_count = t_mm + tm, t_count + tc
+                t_mm, t_count, t_cpu = t_mm + tm, t_count + tc, t_cpu + tcpu
                 bar.update(len(tiles[n]))
             sparse = [by_pair[i] for i in sorted(by_pair)]  # block order, as in this process
     bar.close()
@@ -156,82 +161,9 @@ def all_vs_all(templates: np.ndarray, subject_ids: np.ndarray, group_ids: np.nda
         sp = sp[sp.subject_a != sp.subject_b].reset_index(drop=True)
     n_pairs = sum((r1 - r0) * (c1 - c0) if c0 != r0 else (r1 - r0) * (r1 - r0 - 1) // 2 for r0, r1, c0, c1 in pairs)
     return BlockCounts(edges, list(group_names), imp, gen, N, n_pairs, sp,
-                       {"matmul_s": t_mm, "count_s": t_count, "wall_s": time.perf_counter() - t_start,
+                       {"matmul_s": t_mm, "count_s": t_count, "task_cpu_s": t_cpu, "cluster_start_s": t_setup,
+                        "wall_s": time.perf_counter() - t_start,
                         "blocks": len(pairs), "block": block})
-
-
-class _Blocks:
-    """The sorted templates, subject and group ids and the grid: sent once to each Dask worker."""
-
-    def __init__(self, A: np.ndarray, sid: np.ndarray, gid: np.ndarray, grid: dict):
-        self.A, self.sid, self.gid, self.grid = A, sid, gid, grid
-        self.aligned = False
-
-    def arrays(self) -> tuple:
-        if not self.aligned:
-            # Arrays a Dask worker receives can start at any byte offset; numpy then cannot hand A @ A.T
-            # to BLAS's symmetric kernel and rounds diagonal blocks differently (measured: 4 of 5e9 pairs
-            # moved a bucket). One aligned copy per worker keeps every score bit-identical to this process's.
-            self.A = np.require(self.A, np.float32, ["C", "A"])
-            self.sid = np.require(self.sid, np.int64, ["C", "A"])
-            self.gid = np.require(self.gid, np.int32, ["C", "A"])
-            self.aligned = True
-        return self.A, self.sid, self.gid, self.grid
-
-
-def _count_blocks(ctx: _Blocks, blocks: list[tuple[int, int, int, int]]):
-    """Counts over the block pairs ``(r0, r1, c0, c1)`` (c0 >= r0): one task of either engine.
-
-    Returns the summed histogram, one array of kept pairs per block pair (with ``keep_above``), and the
-    seconds spent in matrix products and in counting.
-    """
-    from threadpoolctl import threadpool_limits
-
-    # OpenBLAS rounds a float32 product differently with more threads, which moves scores at a bucket
-    # edge: one thread makes the counts independent of the cores, the workers and the engine.
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _count_blocks_1(ctx, blocks)
-
-
-def _count_blocks_1(ctx: _Blocks, blocks: list[tuple[int, int, int, int]]):
-    import time
-
-    A, sid, gid, grid = ctx.arrays()
-    G, K, lo, inv, keep_above = grid["G"], grid["K"], grid["lo"], grid["inv"], grid["keep_above"]
-    nb = K + 1
-    cells = G * G * nb
-    hist = np.zeros(2 * cells, dtype=np.int64)
-    sparse = []
-    t_mm = t_count = 0.0
-    for r0, r1, c0, c1 in blocks:
-        t0 = time.perf_counter()
-        S = A[r0:r1] @ A[c0:c1].T
-        t1 = time.perf_counter()
-        # Bucket: 0 below edges[0], k for edges[k-1] <= s < edges[k], K at or above edges[-1].
-        b = S - lo
-        b *= inv
-        np.floor(b, out=b)
-        np.clip(b, -1, K - 1, out=b)
-        code = (gid[r0:r1, None] * G + gid[None, c0:c1]) * nb
-        code += b.astype(np.int32) + 1
-        if c0 in (r0, r1):
-            code += (sid[r0:r1, None] == sid[None, c0:c1]) * np.int32(cells)
-        if c0 == r0:  # diagonal block: only i < j
-            iu = np.triu_indices(r1 - r0, 1, m=c1 - c0)
-            hist += np.bincount(code[iu], minlength=2 * cells)
-        else:
-            hist += np.bincount(code.ravel(), minlength=2 * cells)
-        if keep_above is not None:
-            ii, jj = np.nonzero(S >= keep_above)
-            if c0 == r0:
-                keep = ii < jj
-                ii, jj = ii[keep], jj[keep]
-            # One (possibly empty) array per block pair, so results can be put back in block order.
-            sparse.append(np.stack([sid[r0 + ii], sid[c0 + jj], gid[r0 + ii], gid[c0 + jj],
-                                    S[ii, jj].astype(np.float64).view(np.int64)], axis=1))
-        t_count += time.perf_counter() - t1
-        t_mm += t1 - t0
-    return hist, sparse, t_mm, t_count
 
 
 def _fold(h: np.ndarray) -> np.ndarray:

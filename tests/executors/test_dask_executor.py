@@ -1,7 +1,9 @@
 """The Dask executor: addresses, a missing install, an unreachable scheduler, a LocalCluster run."""
 
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from harness import config
@@ -79,3 +81,46 @@ def test_a_scheduler_without_workers_is_one_clear_error(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_one_local_cluster_serves_every_stage_of_a_run_scope(monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from harness import executors
+
+    started = []
+    real = distributed.LocalCluster
+
+    def counting(*a, **k):
+        started.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(distributed, "LocalCluster", counting)
+    with executors.run_scope("local", 2):
+        pids = set()
+        for stage in range(3):  # e.g. acquisition, then two capture-sweep steps
+            with executors.make("local", 2, 4) as ex:
+                got = dict(ex.run(_tasks.square, [1, 2, 3], context=stage, keys=[f"s{stage}-{i}" for i in range(3)]))
+                assert got == {0: stage + 1, 1: stage + 4, 2: stage + 9}
+                pids |= {f["pid"] for _, f in ex.run(_tasks.worker_facts, list(range(4)))}
+        from harness.metrics.scale import all_vs_all, normalise
+
+        rng = np.random.default_rng(0)
+        T = normalise(rng.standard_normal((300, 8)))
+        sid = np.arange(300) // 2
+        bc = all_vs_all(T, sid, sid % 2, ["a", "b"], np.linspace(-1, 1, 21), block=64, scheduler="local")
+        assert bc.comparisons == 300 * 299 // 2
+    assert len(started) == 1  # one LocalCluster for the whole scope
+    assert len(pids) == 2
+    t0 = time.time()
+    while [p for p in pids if _alive(p)] and time.time() - t0 < 15:
+        time.sleep(0.1)
+    assert not [p for p in pids if _alive(p)], "workers outlived the scope"
+    assert not executors._SCOPE
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
