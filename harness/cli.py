@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args) -> int:
-    from harness import config, pipeline, report
+    from harness import config
 
     overrides = list(args.overrides)
     mapping = {
@@ -240,6 +240,8 @@ def _run(args) -> int:
 
         return run_compare(args.config, overrides, args.detector)
     cfg = config.load(args.config, overrides)
+    from harness import pipeline, report  # after the config is checked: a bad value costs 1 s, not the imports
+
     res = pipeline.run(cfg)
     out = report.write(res, cfg.reports_dir, cfg.name)
     acq = res.provenance["acquisition"]
@@ -407,6 +409,20 @@ def _replace_dir(tmp, final) -> None:
     os.replace(tmp, final)
 
 
+#: Import names whose pip distribution has another name.
+_DISTRIBUTIONS = {"dlib": "dlib-bin", "cv2": "opencv-python-headless", "PIL": "pillow", "yaml": "pyyaml",
+                  "av": "av", "sklearn": "scikit-learn", "ai_edge_litert": "ai-edge-litert",
+                  "distributed": "facerisk[dask]", "dask": "facerisk[dask]", "pyarrow": "facerisk[parquet]"}
+
+
+def _missing_package(exc: ModuleNotFoundError) -> str:
+    """One line naming the missing module and the install command (the package root of a dotted name)."""
+    name = (exc.name or str(exc)).split(".")[0]
+    dist = _DISTRIBUTIONS.get(name, name.replace("_", "-"))
+    return (f"the Python package {name!r} is missing or broken in this environment ({sys.executable}); install it "
+            f"with: pip install '{dist}' (or reinstall facerisk: pip install facerisk)")
+
+
 class Terminated(Exception):
     """SIGTERM arrived: unwind like Ctrl-C so temporary files are removed and the pool is shut down."""
 
@@ -452,7 +468,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     warnings.filterwarnings("ignore", message="(All-NaN slice|Mean of empty slice|invalid value)",
                             category=RuntimeWarning)
 
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "harness":
+            raise
+        print(f"facerisk: error: {_missing_package(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facerisk: %(message)s")
     try:
@@ -468,6 +490,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             return commands[args.command](args)
     except FaceriskError as exc:
         print(f"facerisk: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except ModuleNotFoundError as exc:
+        # A broken or partial environment, not a bug in the input: name the package and how to get it back.
+        if (exc.name or "").split(".")[0] == "harness":
+            raise  # facerisk's own module: a bug, keep the traceback
+        print(f"facerisk: error: {_missing_package(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("facerisk: interrupted; completed work is cached and the next run resumes", file=sys.stderr)

@@ -21,7 +21,10 @@ def git_state(repo: Path = REPO) -> dict[str, Any]:
     """Commit and whether the work tree had uncommitted changes (None outside a git checkout)."""
     def git(*args: str) -> str | None:
         try:
-            r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10)
+            # GIT_OPTIONAL_LOCKS=0: `git status` must not refresh (lock and rewrite) the checkout's index: a run
+            # writes only where the user said, and must not race a commit made in that checkout meanwhile.
+            r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10,
+                               env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
         except (OSError, subprocess.SubprocessError):
             return None
         return r.stdout.strip() if r.returncode == 0 else None

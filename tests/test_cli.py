@@ -91,3 +91,28 @@ def test_building_the_parser_imports_no_numerical_library():
             "if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "", r.stdout + r.stderr
+
+
+_BLOCK = """import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == {mod!r} or name.startswith({mod!r} + "."):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.mark.parametrize("mod, args, dist", [
+    ("scipy", ["metrics", "no-such-scores.csv"], "scipy"),
+    ("matplotlib", ["metrics", "no-such-scores.csv"], "matplotlib"),
+    ("yaml", ["run", "-q"], "pyyaml"),
+])
+def test_a_missing_package_is_one_line_naming_it_and_the_install(tmp_path, mod, args, dist):
+    """Hostile re-test: a package blocked by a sitecustomize gave a 24-line ModuleNotFoundError traceback."""
+    (tmp_path / "sitecustomize.py").write_text(_BLOCK.format(mod=mod))
+    import os
+
+    r = cli(*args, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
+    assert f"'{mod}'" in r.stderr and f"pip install '{dist}'" in r.stderr
