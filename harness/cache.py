@@ -5,7 +5,8 @@ embedder, their weight hashes and parameters, capture degradation). A killed run
 only whole entries behind, so the next run resumes where it stopped.
 
 The cache heals itself: any entry that cannot be read back whole (truncated, zero-length,
-bit-flipped, written by another layout) is a miss, is removed, and is recomputed. Writes are
+bit-flipped, written by another layout, or found under another entry's name) is a miss, is
+removed, and is recomputed. Writes are
 fsync'd before the rename (and the folder after it), so a power cut cannot leave half an entry
 under a final name.
 """
@@ -107,6 +108,10 @@ class AcquisitionCache:
                 lm = np.asarray(z["landmarks"], dtype=np.float64)
             if not isinstance(rec, dict) or "status" not in rec or emb.ndim != 1 or lm.ndim != 2:
                 raise ValueError("unexpected record layout")
+            if rec.pop("_key", None) != key:
+                # A whole, readable entry under another entry's name (a copied or swapped file) would hand this
+                # image another image's template: every entry names the key it was written for.
+                raise ValueError("entry written for another key")
             if rec["status"] == "ok" and (emb.size == 0 or not np.isfinite(emb).all()):
                 raise ValueError("ok record without a finite template")
             rec["embedding"] = emb if emb.size else None
@@ -129,6 +134,7 @@ class AcquisitionCache:
         if not self.enabled:
             return
         meta = {k: v for k, v in record.items() if k not in ("embedding", "landmarks")}
+        meta["_key"] = key
         buf = io.BytesIO()
         emb = record.get("embedding")
         np.savez(

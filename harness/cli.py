@@ -409,6 +409,13 @@ def _replace_dir(tmp, final) -> None:
     os.replace(tmp, final)
 
 
+def one_line(text: str) -> str:
+    """An error message as one line: a parser's embedded newlines (pandas, PyYAML) become spaces."""
+    import re
+
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
 #: Import names whose pip distribution has another name.
 _DISTRIBUTIONS = {"dlib": "dlib-bin", "cv2": "opencv-python-headless", "PIL": "pillow", "yaml": "pyyaml",
                   "av": "av", "sklearn": "scikit-learn", "ai_edge_litert": "ai-edge-litert",
@@ -489,7 +496,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.command in commands:
             return commands[args.command](args)
     except FaceriskError as exc:
-        print(f"facerisk: error: {exc}", file=sys.stderr)
+        print(f"facerisk: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except ModuleNotFoundError as exc:
         # A broken or partial environment, not a bug in the input: name the package and how to get it back.

@@ -445,11 +445,41 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 200 else text[:200] + "..."
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (PyYAML keeps the last one silently)."""
+
+
+def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            continue  # unhashable keys are refused by the base constructor, with its own message
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice (line {seen[key] + 1} and line {key_node.start_mark.line + 1}); "
+                            "keep one", None)
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, lambda lo, n: _strict_mapping(lo, n))
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that also refuses duplicated keys (a setting given twice must not silently lose one)."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass: no Python tags
+
+
 def read_yaml(path: str | os.PathLike, what: str = "file") -> Any:
-    """Parse a YAML file safely (no Python tags); any failure is one ConfigError naming the file."""
+    """Parse a YAML file safely (no Python tags, no duplicated keys); any failure is one ConfigError naming the file."""
     p = Path(path)
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        return safe_yaml(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: {what} is not UTF-8 text") from None
     except RecursionError:
@@ -464,8 +494,11 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"override {assignment!r} must look like section.key=value")
     key, raw = assignment.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = safe_yaml(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        if raw.strip()[:1] in ("[", "{"):  # meant as a list or mapping: say why it did not parse
+            raise ConfigError(f"override {assignment!r}: cannot parse the value ({_short(exc)}); write e.g. "
+                              "key=[1e-3, 1e-4] or key={a: 1}") from None
         value = raw
     parts = key.strip().split(".")
     node = data

@@ -123,3 +123,15 @@ def test_a_write_failure_keeps_the_run_going(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "atomic_write_bytes", full)
     c.put("3c" * 32, {"status": "ok", "embedding": np.zeros(3)})
     assert "No space left" in c.write_error
+
+
+def test_an_entry_under_another_entrys_name_is_a_miss(tmp_path):
+    """Hostile re-test: a whole entry copied over another (valid zip, valid record) gave image A image B's template."""
+    c = AcquisitionCache(tmp_path)
+    ka, kb = c.key("a" * 64, "d"), c.key("b" * 64, "d")
+    c.put(ka, {"status": "ok", "embedding": np.ones(128), "landmarks": np.zeros((5, 2))})
+    c.put(kb, {"status": "ok", "embedding": np.full(128, 2.0), "landmarks": np.zeros((5, 2))})
+    c._path(ka).write_bytes(c._path(kb).read_bytes())
+    assert c.get(ka) is None and c.discarded == 1 and not c._path(ka).exists()
+    got = c.get(kb)
+    assert got is not None and got["embedding"][0] == 2.0 and "_key" not in got

@@ -116,3 +116,11 @@ def test_a_missing_package_is_one_line_naming_it_and_the_install(tmp_path, mod, 
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0, r.stderr
     assert f"'{mod}'" in r.stderr and f"pip install '{dist}'" in r.stderr
+
+
+def test_a_parser_message_with_a_newline_is_still_one_line(tmp_path, capsys):
+    """Hostile re-test: pandas' tokenizer error ends in a newline, so the error took two lines."""
+    (tmp_path / "metadata.csv").write_text("image,subject_id\na.jpg,1\nb.jpg,2,extra\n")
+    assert main(["datasets", "validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 3" in err and "comma-separated" in err

@@ -122,3 +122,20 @@ def test_capture_files_share_the_safe_reader(tmp_path):
     (tmp_path / "nan.yaml").write_text("codec: {bitrate_kbps: .nan}\n")
     with pytest.raises(ConfigError, match="not a finite number"):
         capture.load(str(tmp_path / "nan.yaml"))
+
+
+def test_a_key_given_twice_is_refused_not_silently_dropped(tmp_path):
+    """Hostile re-test: PyYAML keeps the last of two equal keys, so one setting vanished without a word."""
+    from harness.config import load, load_file
+
+    p = tmp_path / "c.yaml"
+    p.write_text("metrics:\n  bootstrap: 5\n  bootstrap: 7\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml.*'bootstrap' appears twice \(line 2 and line 3\)"):
+        load_file(p)
+    p.write_text("metrics:\n  bootstrap: 5\nmetrics:\n  confidence: 0.9\n")
+    with pytest.raises(ConfigError, match="'metrics' appears twice"):
+        load_file(p)
+    with pytest.raises(ConfigError, match="'a' appears twice"):
+        load(overrides=["capture.set={a: 1, a: 2}"])
+    p.write_text("base: &b {bootstrap: 5}\nmetrics:\n  <<: *b\n  confidence: 0.9\n")  # merge keys still work
+    assert load_file(p)["metrics"] == {"bootstrap": 5, "confidence": 0.9}

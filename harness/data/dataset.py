@@ -95,7 +95,8 @@ def read_metadata(root: Path) -> pd.DataFrame:
     except UnicodeDecodeError:
         raise DatasetError(f"{csv}: not UTF-8 text; re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DatasetError(f"{csv}: cannot parse as CSV ({exc})") from None
+        raise DatasetError(f"{csv}: cannot parse as CSV ({exc}); it must be comma-separated text with a header "
+                           "line (image,subject_id,attributes...) and one row per image") from None
     names = [str(c).strip() for c in header]
     dups = sorted({c for c in names if names.count(c) > 1})
     if dups:  # pandas would silently rename the second one 'gender.1'
@@ -117,19 +118,22 @@ def validate_frame(frame: pd.DataFrame, root: Path, subject_attributes: list[str
     missing = [c for c in ("image", "subject_id") if c not in frame.columns]
     if missing:
         raise DatasetError(
-            f"{csv}: missing required column(s) {', '.join(missing)}; found {', '.join(frame.columns)}"
+            f"{csv}: missing required column(s) {', '.join(missing)}; found {', '.join(frame.columns)}: add it (image: "
+            "the path relative to the folder; subject_id: who is pictured), or name your person column with --set "
+            "protocol.subject_column=COLUMN"
         )
     if frame.empty:
-        raise DatasetError(f"{csv}: no rows")
+        raise DatasetError(f"{csv}: no rows (a header only); add one row per image")
     line = frame.index + 2
     for col in ("image", "subject_id"):
         empty = frame[col].isna()
         if empty.any():
-            raise DatasetError(f"{csv}: row {line[empty.argmax()]}: empty {col}")
+            raise DatasetError(f"{csv}: row {line[empty.argmax()]}: empty {col} (or a missing-value marker such as "
+                               f"NA); fill it in or delete the row")
     dup = frame["image"].duplicated(keep=False)
     if dup.any():
         rows = ", ".join(str(r) for r in line[dup][:6])
-        raise DatasetError(f"{csv}: rows {rows}: the same image is listed more than once")
+        raise DatasetError(f"{csv}: rows {rows}: the same image is listed more than once; keep one row per image")
     for i, img in zip(line, frame["image"]):
         p = Path(img)
         # Judged on the path as written, not where a symbolic link points: a link inside the folder to a
