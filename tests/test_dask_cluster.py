@@ -136,3 +136,72 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(cluster,
     assert "(0 from cache)" in out and "204 images" in out
     assert len(list(cache.rglob("*.npz"))) == 204
     _same_outputs(tmp_path / "reports" / "killed", real_run[1])
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children, theirs, ...), from /proc."""
+    parent: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out.update(kids)
+        todo.extend(kids)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("moment", ["cluster starting", "workers at work"])
+def test_sigterm_of_a_local_cluster_run_exits_143_with_one_line_and_leaves_no_process(data_home, tmp_path, moment):
+    scratch = tmp_path / "tmp"  # the LocalCluster's scratch folder goes here: it must be gone afterwards
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--data-home", str(data_home), "--cache-dir",
+                             str(tmp_path / "cache"), "--reports-dir", str(tmp_path / "reports"), "--name", "t",
+                             "--workers", "2", "--scheduler", "local", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    tree: set[int] = set()
+    try:
+        t0 = time.time()
+        while not (list(scratch.glob("facerisk-dask-*")) if moment == "cluster starting"
+                   else len(list((tmp_path / "cache").rglob("*.npz"))) >= 3):  # the workers' own cache entries
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() - t0 < 300, "no progress"
+            tree |= _descendants(proc.pid)
+            time.sleep(0.05)
+        if moment == "workers at work":
+            tree |= _descendants(proc.pid)
+            assert len(tree) >= 2, tree  # the two worker processes (and whatever else the cluster started)
+        proc.send_signal(signal.SIGTERM)
+        for _ in range(20):  # processes the cluster was starting when the signal came
+            tree |= _descendants(proc.pid)
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 143, err
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "terminated (SIGTERM)" in lines[0], err  # no Dask tracebacks or chatter
+        t0 = time.time()
+        while any(_alive(p) for p in tree) and time.time() - t0 < 15:
+            time.sleep(0.1)
+        assert not [p for p in tree if _alive(p)], "processes left behind"
+        reports = tmp_path / "reports"
+        assert not reports.exists() or not any(reports.iterdir())  # nothing partial
+        assert not list(scratch.glob("facerisk-dask-*")), "the LocalCluster's scratch folder was left behind"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for p in tree:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)

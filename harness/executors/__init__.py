@@ -72,13 +72,15 @@ def run_scope(scheduler: Optional[str], workers: int = 0) -> Iterator[None]:
         yield
         return
     _SCOPE[:] = [scheduler, workers, None]
+    ok = False
     try:
         yield
+        ok = True
     finally:
         ex = _SCOPE[2]
         _SCOPE.clear()
         if ex is not None:
-            ex.close()
+            ex.close(abort=not ok)  # ended by an error or a signal: workers stopped at once, quietly
 
 
 class _Borrowed:

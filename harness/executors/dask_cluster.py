@@ -46,8 +46,11 @@ def check_address(scheduler: str) -> None:
         _require_distributed()
 
 
-def _guard_local_worker() -> None:
-    """In a LocalCluster worker process: die with the facerisk process, leave signals to it, keep quiet."""
+def _guard_local_worker() -> int:
+    """In a LocalCluster worker process: die with the facerisk process, leave signals to it, keep quiet.
+
+    Returns the worker's process id (so an aborted run can stop it at once)."""
+    import os
     import signal
 
     logging.getLogger("distributed").setLevel(logging.WARNING)
@@ -56,6 +59,13 @@ def _guard_local_worker() -> None:
 
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return os.getpid()
+
+
+def _quiet() -> None:
+    """Keep Dask's shutdown messages (heartbeats to a closed scheduler, workers killed) off facerisk's log."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 class DaskExecutor:
@@ -70,6 +80,14 @@ class DaskExecutor:
         self._cluster = None
         self._scratch = None
         self._futures: list = []
+        self._pids: list[int] = []
+        try:
+            self._start(distributed, scheduler, workers, timeout)
+        except BaseException:  # Ctrl-C/SIGTERM while starting: stop what already runs, remove the scratch folder
+            self.close(abort=True)
+            raise
+
+    def _start(self, distributed, scheduler: str, workers: int, timeout: float) -> None:
         # Dask's own progress chatter (INFO) would otherwise reach facerisk's log handler.
         logging.getLogger("distributed").setLevel(logging.WARNING)
         if scheduler == "local":
@@ -86,7 +104,7 @@ class DaskExecutor:
                                                          scheduler_kwargs={"dashboard": False},
                                                          silence_logs=logging.ERROR)
             self.client = distributed.Client(self._cluster)
-            self.client.run(_guard_local_worker)
+            self._pids = list(self.client.run(_guard_local_worker).values())
         else:
             try:
                 self.client = distributed.Client(scheduler, timeout=timeout)
@@ -99,7 +117,6 @@ class DaskExecutor:
             try:
                 self.client.wait_for_workers(1, timeout=timeout)
             except TimeoutError:  # distributed's WorkerStartTimeoutError is one
-                self.close()
                 raise FaceriskError(f"scheduler {scheduler}: no worker joined within {timeout:g} s; start some "
                                     f"with 'dask worker {scheduler}'") from None
             info = self.client.scheduler_info()
@@ -134,20 +151,59 @@ class DaskExecutor:
         if futures:
             self.client.cancel(futures)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Stop the client (and the LocalCluster, removing its scratch folder).
+
+        ``abort``: the run is ending on an error, Ctrl-C or SIGTERM, possibly with workers mid-task: a
+        LocalCluster's workers are killed at once rather than asked to finish (which they cannot do
+        within Dask's 4 s while in a long task), and Dask's shutdown messages are kept off the terminal.
+        """
+        if abort:
+            _quiet()
+            self._kill_local_workers()
         try:
-            self.cancel()
-            self.client.close()
+            client = getattr(self, "client", None)
+            if client is not None:
+                try:
+                    self.cancel()
+                    client.close()
+                except Exception:
+                    if not abort:
+                        raise
         finally:
             if self._cluster is not None:
-                self._cluster.close()
+                try:
+                    self._cluster.close(timeout=10 if abort else None)
+                except Exception:
+                    if not abort:
+                        raise
                 self._cluster = None
             if self._scratch is not None:
                 shutil.rmtree(self._scratch, ignore_errors=True)
                 self._scratch = None
 
+    def _kill_local_workers(self) -> None:
+        import os
+        import signal
+
+        if self._cluster is None:
+            return
+        pids = set(self._pids)
+        for nanny in list(getattr(self._cluster, "workers", {}).values()):
+            try:
+                nanny.close_gracefully()  # its worker's exit is then not answered with a new worker
+                pids.add(nanny.pid)
+            except Exception:  # a nanny still starting has no process yet
+                pass
+        for pid in pids - {None}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self._pids = []
+
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(abort=exc_type is not None)
