@@ -26,3 +26,15 @@ class DatasetError(FaceriskError):
 
 class ConfigError(FaceriskError):
     """A configuration value or file is invalid."""
+
+
+def not_utf8(path) -> str:
+    """The message for a text file that is not UTF-8, with the iconv line that converts what it likely is."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""
+    enc = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin1"
+    return (f"{path}: not UTF-8 text ({'UTF-16' if enc == 'utf-16' else 'perhaps Latin-1'}); re-save it as UTF-8 "
+            f"(e.g. iconv -f {enc} -t utf-8)")

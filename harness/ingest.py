@@ -21,7 +21,7 @@ from harness.compare.visits import POLICIES, similarity, visit_scores
 from harness.config import RunConfig
 from harness.data.video import frames as read_frames
 from harness.detect.track import frontalness, quality, sharpness, track
-from harness.errors import DatasetError
+from harness.errors import DatasetError, not_utf8
 from harness.metrics import Threshold, clopper_pearson, make_thresholds
 from harness.metrics.groups import group_labels
 
@@ -111,7 +111,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     try:
         labels = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
     except UnicodeDecodeError:
-        raise DatasetError(f"{p}: not UTF-8 text; re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+        raise DatasetError(not_utf8(p)) from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise DatasetError(f"{p}: cannot read as CSV ({exc}); expected columns clip, subject_id") from None
     labels.columns = [c.strip() for c in labels.columns]

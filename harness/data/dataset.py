@@ -17,7 +17,7 @@ import platformdirs
 
 from harness.data.cards import Card
 from harness.data.images import load_rgb, sha256_file
-from harness.errors import DatasetError, ImageError
+from harness.errors import DatasetError, ImageError, not_utf8
 
 MISSING = {"", "NA", "N/A", "NaN", "nan", "null", "None"}
 DEFAULT_PROTOCOL_COLUMNS = ("expression", "split", "session", "pose", "illumination", "capture")
@@ -93,7 +93,7 @@ def read_metadata(root: Path) -> pd.DataFrame:
         header = next(iter(pd.read_csv(csv, dtype=str, header=None, nrows=1, encoding="utf-8").itertuples(
             index=False)), ())
     except UnicodeDecodeError:
-        raise DatasetError(f"{csv}: not UTF-8 text; re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+        raise DatasetError(not_utf8(csv)) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DatasetError(f"{csv}: cannot parse as CSV ({exc}); it must be comma-separated text with a header "
                            "line (image,subject_id,attributes...) and one row per image") from None

@@ -109,7 +109,15 @@ def test_duplicated_header_is_refused_not_renamed(tmp_path):
 def test_latin1_metadata_is_named(tmp_path):
     root = make(tmp_path, rows())
     (root / "metadata.csv").write_bytes((root / "metadata.csv").read_text().replace("f,", "f\u00e9,").encode("latin-1"))
-    with pytest.raises(DatasetError, match="not UTF-8"):
+    with pytest.raises(DatasetError, match=r"not UTF-8 text \(perhaps Latin-1\).*iconv -f latin1"):
+        open_dataset(str(root))
+
+
+def test_utf16_metadata_gets_the_utf16_conversion(tmp_path):
+    """Hostile re-test: a UTF-16 file was told to convert from Latin-1, which garbles it."""
+    root = make(tmp_path, rows())
+    (root / "metadata.csv").write_bytes((root / "metadata.csv").read_text().encode("utf-16"))
+    with pytest.raises(DatasetError, match=r"not UTF-8 text \(UTF-16\).*iconv -f utf-16 -t utf-8"):
         open_dataset(str(root))
 
 
