@@ -410,10 +410,12 @@ def _replace_dir(tmp, final) -> None:
 
 
 def one_line(text: str) -> str:
-    """An error message as one line: a parser's embedded newlines (pandas, PyYAML) become spaces."""
+    """An error message as one line: a parser's embedded newlines (pandas, PyYAML) become spaces, and a message
+    quoting a huge value (a 5 MB label) keeps its start (the file) and its end (the fix)."""
     import re
 
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    text = re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    return text if len(text) <= 1200 else f"{text[:600]} … {text[-500:]}"
 
 
 #: Import names whose pip distribution has another name.

@@ -124,3 +124,12 @@ def test_a_parser_message_with_a_newline_is_still_one_line(tmp_path, capsys):
     assert main(["datasets", "validate", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "line 3" in err and "comma-separated" in err
+
+
+def test_a_message_quoting_a_huge_value_is_cut_in_the_middle():
+    """Hostile re-test: a 5 MB label in metadata.csv made a 5 MB error line."""
+    from harness.cli import one_line
+
+    msg = one_line("data/metadata.csv: rows 2, 3: subject 1 has inconsistent gender (" + "x" * 5_000_000
+                   + ", f); a person's attributes must agree across images")
+    assert len(msg) < 1300 and msg.startswith("data/metadata.csv: rows 2, 3") and msg.endswith("across images")
