@@ -165,6 +165,18 @@ class ProtocolConfig:
 
 
 @dataclass
+class CompareConfig:
+    """How a run keeps its comparisons (harness/compare/columnar.py)."""
+
+    #: A run with more pairs than this writes no pair table (no pairs.csv or pairs.parquet), only what the rates
+    #: and the subject bootstrap need: pair_counts.csv (pairs per slice, group, genuine and score bucket on a
+    #: 0.01 similarity grid plus the run's thresholds) and subject_pair_counts.csv (pairs per subject pair at each
+    #: threshold); results.json provenance.pairs and the warnings say so. 10 million pairs is about 1.5 GB of
+    #: CSV. null: always write pairs.csv; 0: always aggregate.
+    aggregate_above_pairs: Optional[int] = 10_000_000
+
+
+@dataclass
 class MetricsConfig:
     """Which thresholds and groups the error rates are read at."""
 
@@ -241,6 +253,7 @@ class RunConfig:
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     embedder: EmbedderConfig = field(default_factory=EmbedderConfig)
     protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     capture: CaptureConfig = field(default_factory=CaptureConfig)
     projection: ProjectionConfig = field(default_factory=ProjectionConfig)
@@ -373,6 +386,9 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("projection.watchlist_sizes must be positive and projection.visitors_per_day >= 0")
     if cfg.workers < 0:
         raise ConfigError("workers must be 0 (one per core) or more")
+    if cfg.compare.aggregate_above_pairs is not None and cfg.compare.aggregate_above_pairs < 0:
+        raise ConfigError("compare.aggregate_above_pairs must be a number of pairs >= 0 (0: always aggregate), or "
+                          "null to always write pairs.csv")
     if cfg.scheduler is not None:
         from harness.executors.dask_cluster import check_address
 

@@ -551,6 +551,9 @@ def _run(cfg: RunConfig) -> RunResult:
         sweep = run_sweep(frame, records, paths, cfg, models, cap, thresholds, slices)
         timings["sweep"] = time.perf_counter() - t
 
+    # Past compare.aggregate_above_pairs the report keeps aggregates only (harness/compare/columnar.py).
+    kept = compare.columnar.pair_outputs(len(pairs), cfg.compare.aggregate_above_pairs)
+    warns.extend([kept["note"]] if kept["aggregate_only"] else [])
     prov = {
         "config": cfg.to_dict(),
         "git": provenance.git_state(),
@@ -569,6 +572,7 @@ def _run(cfg: RunConfig) -> RunResult:
         "seeds": {"run": cfg.seed, "bootstrap": cfg.seed, "capture": cap.seed if cap is not None else None},
         "acquisition": {**acq_stats, "multi_face": multi_faces},
         "capture_acquisition": capture_stats,
+        "pairs": kept,  # pairs.csv, or aggregate-only outputs
         # What the protocol did and the source benchmark's own figures (LFW folds, watchlist alarms).
         "protocol": {**proto.describe(), "results": proto.outputs(pairs, acq, thresholds)},
     }

@@ -95,7 +95,7 @@ def grid_counts(pairs: pd.DataFrame, edges: np.ndarray, group_cols: Sequence[str
     bucket = np.searchsorted(edges, pairs[score].to_numpy(dtype=np.float64), side="right")
     keys = [pairs[c] for c in group_cols] + [pairs["genuine"].astype(bool), pd.Series(bucket, index=pairs.index,
                                                                                       name="bucket")]
-    counts = pairs.groupby(keys, observed=True, sort=True).size().rename("n").reset_index()
+    counts = pairs.groupby(keys, observed=True, sort=True, dropna=False).size().rename("n").reset_index()
     return counts
 
 
@@ -127,4 +127,91 @@ def subject_pair_counts(pairs: pd.DataFrame, thresholds: Sequence[float], score:
     for i, t in enumerate(thresholds):
         frame[f"n_ge_{i}"] = (s >= t).astype(np.int64)
     keys = list(subjects) + list(keep or []) + ["genuine"]
-    return frame.groupby(keys, observed=True, sort=True).sum().reset_index()
+    # dropna=False: a pair whose group is unknown (a missing attribute) is still counted
+    return frame.groupby(keys, observed=True, sort=True, dropna=False).sum().reset_index()
+
+
+#: What an aggregate-only run writes instead of the pair table.
+PAIR_COUNTS, SUBJECT_PAIR_COUNTS = "pair_counts.csv", "subject_pair_counts.csv"
+#: The similarity grid of ``pair_counts.csv`` (plus the run's thresholds): 0.01 apart, wide enough for
+#: cosine similarities and for negated Euclidean distances of unit-length templates.
+SCORE_GRID = np.round(np.linspace(-2.0, 1.0, 301), 6)
+
+
+def pair_outputs(n_pairs: int, aggregate_above_pairs: Optional[int]) -> dict:
+    """What a run with ``n_pairs`` pairs keeps (``compare.aggregate_above_pairs``; results.json ``provenance.pairs``).
+
+    Above the limit only aggregates are written (see :func:`write_aggregates`); the pair table itself
+    (pairs.csv, pairs.parquet) is not. ``note`` is the sentence a run's warnings and report carry.
+    """
+    aggregate = aggregate_above_pairs is not None and n_pairs > aggregate_above_pairs
+    out = {"n_pairs": int(n_pairs), "aggregate_above_pairs": aggregate_above_pairs, "aggregate_only": aggregate,
+           "written": [PAIR_COUNTS, SUBJECT_PAIR_COUNTS] if aggregate else ["pairs.csv"],
+           "not_written": ["pairs.csv", "pairs.parquet"] if aggregate else []}
+    if aggregate:
+        out["note"] = (f"{n_pairs:,} pairs is more than compare.aggregate_above_pairs ({aggregate_above_pairs:,}): "
+                       f"no pairs.csv; aggregate-only outputs {PAIR_COUNTS} (pairs per slice, group, genuine and score "
+                       f"bucket) and {SUBJECT_PAIR_COUNTS} (pairs per subject pair at each threshold); every rate "
+                       "and interval was computed from all pairs before they were aggregated")
+    return out
+
+
+def aggregates(pairs: pd.DataFrame, thresholds: Sequence, slices: Sequence[Sequence[str]], side: str,
+               labels) -> dict[str, pd.DataFrame]:
+    """The two tables an aggregate-only run keeps in place of ``pairs``.
+
+    Parameters
+    ----------
+    pairs : the run's pair table (``score``: similarity; ``genuine``; ``enrol_subject``, ``probe_subject``;
+        ``<side>_<attr>``).
+    thresholds : the run's thresholds (``id``, ``value`` in similarity units): grid edges, so the counts at
+        each are exact.
+    slices : attribute lists, as the run's groups table has them (an overall slice ``all`` is added).
+    side : which side of a pair decides its group (``metrics.group_side``).
+    labels : ``labels(frame, columns) -> Series`` of group labels (the metrics stage's ``group_labels``).
+
+    Returns
+    -------
+    ``{"pair_counts": ..., "subject_pair_counts": ...}``. pair_counts: ``slice``, ``group``, ``genuine``,
+    ``bucket``, ``score_from``, ``score_to`` (the bucket's similarity range, ``score_from <= s < score_to``)
+    and ``n``; pairs at or above a threshold are the rows with ``score_from >= threshold``.
+    subject_pair_counts: ``enrol_subject``, ``probe_subject``, the side's attributes, ``genuine``,
+    ``n_pairs`` and ``n_ge_<threshold id>``.
+    """
+    edges = np.unique(np.concatenate([SCORE_GRID, [float(t.value) for t in thresholds]]))
+    lower = np.concatenate([[-np.inf], edges])
+    upper = np.concatenate([edges, [np.inf]])
+    frames = []
+    for attrs in [[]] + [list(s) for s in slices]:
+        cols = [f"{side}_{a}" for a in attrs]
+        if any(c not in pairs.columns for c in cols):
+            continue
+        frame = pd.DataFrame({"score": pairs["score"].to_numpy(), "genuine": pairs["genuine"].to_numpy(dtype=bool),
+                              "group": labels(pairs, cols).to_numpy() if attrs else "all"})
+        g = grid_counts(frame, edges, ["group"])
+        g.insert(0, "slice", " × ".join(attrs) if attrs else "all")
+        frames.append(g)
+    counts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["slice", "group", "genuine", "bucket", "n"])
+    b = counts["bucket"].to_numpy(dtype=np.int64)
+    counts.insert(4, "score_from", lower[b])
+    counts.insert(5, "score_to", upper[b])
+    keep = sorted({f"{side}_{a}" for s in slices for a in s} & set(pairs.columns))
+    subj = subject_pair_counts(pairs, [float(t.value) for t in thresholds], keep=keep)
+    subj = subj.rename(columns={f"n_ge_{i}": f"n_ge_{t.id}" for i, t in enumerate(thresholds)})
+    return {"pair_counts": counts, "subject_pair_counts": subj}
+
+
+def write_aggregates(out: Path, pairs: pd.DataFrame, thresholds: Sequence, slices: Sequence[Sequence[str]],
+                     side: str, labels, min_rows: int = PARQUET_MIN_ROWS) -> dict[str, str]:
+    """Write :func:`aggregates` as ``pair_counts.csv`` and ``subject_pair_counts.csv`` (Parquet copies when large).
+
+    Returns results.json ``files`` entries for what was written.
+    """
+    tables = aggregates(pairs, thresholds, slices, side, labels)
+    files = {}
+    for name, frame in tables.items():
+        frame.to_csv(Path(out) / f"{name}.csv", index=False)
+        files[name] = f"{name}.csv"
+    files.update(write_tables(out, tables, min_rows=min_rows))
+    return files

@@ -325,7 +325,15 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
         files = {"pairs": "pairs.csv", "groups": "groups.csv", "disparity": "disparity.csv",
                  "acquisitions": "acquisitions.csv", "report": "report.html", "results": "results.json"}
         keep = [c for c in res.pairs.columns if c != "score"]
-        res.pairs[keep].to_csv(tmp / files["pairs"], index=False)  # full precision: recomputable
+        aggregate_only = (res.provenance.get("pairs") or {}).get("aggregate_only", False)
+        if aggregate_only:  # compare.aggregate_above_pairs: counts only, never a multi-gigabyte pairs.csv
+            from harness.metrics.groups import group_labels
+
+            del files["pairs"]
+            files.update(columnar.write_aggregates(tmp, res.pairs, res.thresholds, res.slices,
+                                                   res.config.metrics.group_side, group_labels))
+        else:
+            res.pairs[keep].to_csv(tmp / files["pairs"], index=False)  # full precision: recomputable
         if not len(res.analysis.projection):
             from harness.metrics.projection import project
 
@@ -339,7 +347,8 @@ def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
             res.sweep.to_csv(tmp / files["sweep"], index=False)
         res.acquisitions.to_csv(tmp / files["acquisitions"], index=False)
         # Large runs also get columnar copies (pyarrow, the 'parquet' extra): a CSV of millions of pairs is slow.
-        files.update(columnar.write_tables(tmp, {"pairs": res.pairs[keep], "acquisitions": res.acquisitions}))
+        files.update(columnar.write_tables(tmp, {"pairs": None if aggregate_only else res.pairs[keep],
+                                                 "acquisitions": res.acquisitions}))
         results = build_results(res, files)
         (tmp / files["results"]).write_text(json.dumps(results, indent=2, allow_nan=False), encoding="utf-8")
         from harness.report.bundle import fingerprint
