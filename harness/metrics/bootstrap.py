@@ -150,11 +150,19 @@ class SubjectCounts:
             gk = gidx[self.imp_i]
         imp_total = per_subject @ G                              # (B, G)
         w = m[:, self.imp_i] * m[:, self.imp_j]                  # (B, K) pair multiplicities
-        Gk = np.zeros((len(gk), len(names)))
-        Gk[np.arange(len(gk)), gk] = 1.0
-        fm = np.stack([(w * self.imp_fm[:, t]) @ Gk for t in range(len(self.thresholds))], axis=2)
+        T, ng = len(self.thresholds), len(names)
+        # Per group one product (B, K_g) @ (K_g, T), instead of one (B, K) @ (K, G) per threshold.
+        # Multiplicities and counts are whole numbers, so every sum is exact in float64 (below 2**53):
+        # any summation order gives the very same value as the per-threshold loop did.
+        fm = np.zeros((m.shape[0], ng, T))
+        fnm = np.zeros((m.shape[0], ng, T))
+        for g in range(ng):
+            sel = np.flatnonzero(gk == g)
+            if len(sel):
+                fm[:, g, :] = w[:, sel] @ self.imp_fm[sel]
+            sub = np.flatnonzero(gidx == g)
+            fnm[:, g, :] = m[:, sub] @ self.gen_fnm[sub]
         gen_total = (m * self.gen_n) @ G
-        fnm = np.stack([(m * self.gen_fnm[:, t]) @ G for t in range(len(self.thresholds))], axis=2)
         with np.errstate(invalid="ignore", divide="ignore"):
             return {
                 "n_impostor": imp_total, "n_false_match": fm, "fmr": fm / imp_total[:, :, None],
@@ -174,15 +182,44 @@ def resample(groups: np.ndarray, replicates: int, rng: np.random.Generator, stra
     return m.reshape(replicates, n).astype(np.float64)
 
 
-def _ratio(a: float, b: float) -> float:
-    """a / b under the package convention: x/0 = +inf (unbounded) for x > 0, 0/0 = NaN (undefined)."""
-    if b > 0:
-        return a / b
-    return np.nan if a == 0 else np.inf
+def _ratio_many(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b element by element under the package convention: x/0 = +inf for x > 0, 0/0 = NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = a / np.where(b > 0, b, 1.0)
+    return np.where(b > 0, q, np.where(a == 0, np.nan, np.inf))
 
 
-def _geomean(x: np.ndarray) -> float:
-    return 0.0 if (x <= 0).any() else float(np.exp(np.log(x).mean()))
+def _geomean_many(x: np.ndarray) -> np.ndarray:
+    """Geometric mean of every row, 0 when a value is 0 (the exponential taken value by value)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logmean = np.log(x).mean(axis=1)
+    out = np.array([float(np.exp(v)) for v in logmean.tolist()]).reshape(len(x))
+    return np.where((x <= 0).any(axis=1), 0.0, out)
+
+
+#: Ratio summaries re-read in every replicate for the groups picked in the full sample (parity-tested).
+FIXED_GROUP_RATIOS = ("fmr_max_min_ratio", "fnmr_max_min_ratio", "fmr_max_geomean_ratio", "fnmr_max_geomean_ratio")
+
+
+def replicate_summaries(fmr: np.ndarray, fnmr: np.ndarray, pf: np.ndarray, pn: np.ndarray) -> dict[str, np.ndarray]:
+    """Every disparity summary of every defined replicate: rows of ``fmr``/``fnmr`` (B, G) with no NaN.
+
+    Ratio summaries are re-read in each replicate for the groups that were highest and lowest (or
+    highest vs the geometric mean) in the full sample (``pf``, ``pn``). A max/min taken afresh per
+    replicate is >= 1 by construction, so its interval could never span parity; the fixed-group ratio
+    can. The other summaries are taken afresh. All replicates at once, value for value what
+    :func:`harness.metrics.disparity.summaries` gives one replicate at a time.
+    """
+    ok = ~(np.isnan(fmr).any(axis=1) | np.isnan(fnmr).any(axis=1))
+    F, N = np.ascontiguousarray(fmr[ok], dtype=np.float64), np.ascontiguousarray(fnmr[ok], dtype=np.float64)
+    if not len(F):
+        return {k: np.array([]) for k in disparity.summaries(pf, pn)}
+    out = disparity.summaries_many(F, N)
+    out["fmr_max_min_ratio"] = _ratio_many(F[:, np.argmax(pf)], F[:, np.argmin(pf)])
+    out["fnmr_max_min_ratio"] = _ratio_many(N[:, np.argmax(pn)], N[:, np.argmin(pn)])
+    out["fmr_max_geomean_ratio"] = _ratio_many(F[:, np.argmax(pf)], _geomean_many(F))
+    out["fnmr_max_geomean_ratio"] = _ratio_many(N[:, np.argmax(pn)], _geomean_many(N))
+    return out
 
 
 def percentile(values: np.ndarray, q: float) -> float:
@@ -309,23 +346,11 @@ def bootstrap(counts: SubjectCounts, replicates: int = 1000, seed: int = 0, conf
         if len(keep) < 2 or np.isnan(pf).any() or np.isnan(pn).any():
             continue
         est = disparity.summaries(pf, pn)
-        # Ratio summaries are re-read in each replicate for the groups that were highest and lowest
-        # (or highest vs the geometric mean) in the full sample. A max/min taken afresh per replicate is
-        # >= 1 by construction, so its interval could never span parity; the fixed-group ratio can.
-        fixed = {
-            "fmr_max_min_ratio": lambda f, n: _ratio(f[np.argmax(pf)], f[np.argmin(pf)]),
-            "fnmr_max_min_ratio": lambda f, n: _ratio(n[np.argmax(pn)], n[np.argmin(pn)]),
-            "fmr_max_geomean_ratio": lambda f, n: _ratio(f[np.argmax(pf)], _geomean(f)),
-            "fnmr_max_geomean_ratio": lambda f, n: _ratio(n[np.argmax(pn)], _geomean(n)),
-        }
-        valid = [b for b in range(fmr_b.shape[0])
-                 if not (np.isnan(fmr_b[b, keep, ti]).any() or np.isnan(fnmr_b[b, keep, ti]).any())]
-        reps = [disparity.summaries(fmr_b[b, keep, ti], fnmr_b[b, keep, ti]) for b in valid]
+        # Fixed-group ratios (see replicate_summaries): the max/min groups are those of the full sample.
+        reps = replicate_summaries(fmr_b[:, keep, ti], fnmr_b[:, keep, ti], pf, pn)
+        fixed = FIXED_GROUP_RATIOS
         for name, value in est.items():
-            if name in fixed:
-                vals = np.array([fixed[name](fmr_b[b, keep, ti], fnmr_b[b, keep, ti]) for b in valid], dtype=float)
-            else:
-                vals = np.array([r[name] for r in reps], dtype=float)
+            vals = reps[name]
             # +inf replicates (a ratio to a zero rate) are kept: they make a limit unbounded, never finite.
             defined = vals[~np.isnan(vals)]
             lo, hi = percentile(defined, a), percentile(defined, 1 - a)

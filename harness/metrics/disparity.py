@@ -102,6 +102,58 @@ def summaries(fmr_rates, fnmr_rates, alpha: float = 0.5) -> dict[str, float]:
     }
 
 
+def _max_min_many(a: np.ndarray) -> np.ndarray:
+    hi, lo = a.max(axis=1), a.min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(lo > 0, hi / np.where(lo > 0, lo, 1.0), math.inf)
+    return np.where(hi == 0, math.nan, out)
+
+
+def _gini_many(a: np.ndarray) -> np.ndarray:
+    n = a.shape[1]
+    mean = a.mean(axis=1)
+    # Row by row the same reduction as gini(): the n*n absolute differences summed in one pass.
+    diff = np.abs(a[:, :, None] - a[:, None, :]).reshape(len(a), n * n).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = n / (n - 1) * diff / (2 * n * n * mean)
+    return np.where(mean == 0, math.nan, out)
+
+
+def summaries_many(fmr_rates: np.ndarray, fnmr_rates: np.ndarray, alpha: float = 0.5) -> dict[str, np.ndarray]:
+    """:func:`summaries` for many sets of group rates at once: rows of ``(B, G)`` arrays (no NaN), bit-identical
+    to calling :func:`summaries` on each row (the bootstrap's replicates)."""
+    f = np.ascontiguousarray(fmr_rates, dtype=np.float64)
+    g = np.ascontiguousarray(fnmr_rates, dtype=np.float64)
+    if f.ndim != 2 or f.shape[1] < 2 or f.shape != g.shape:
+        raise ValueError("a disparity summary needs the rates of at least two groups")
+    if np.isnan(f).any() or np.isnan(g).any():
+        raise ValueError("group rates contain NaN: drop groups without trials first")
+    r1, r2 = _max_min_many(f), _max_min_many(g)
+    g1, g2 = _gini_many(f), _gini_many(g)
+    # Powers and exponentials one by one in Python, exactly as the scalar functions take them (numpy's
+    # vector exp/pow may differ from libm's in the last bit).
+    ineq = np.array([math.nan if math.isnan(x) or math.isnan(y) else float(x**alpha * y ** (1 - alpha))
+                     for x, y in zip(r1.tolist(), r2.tolist())])
+    return {
+        "fmr_max_min_ratio": r1, "fnmr_max_min_ratio": r2,
+        "fmr_max_geomean_ratio": _geomean_ratio_many(f), "fnmr_max_geomean_ratio": _geomean_ratio_many(g),
+        "fmr_gini": g1, "fnmr_gini": g2,
+        "fdr": 1 - (alpha * (f.max(axis=1) - f.min(axis=1)) + (1 - alpha) * (g.max(axis=1) - g.min(axis=1))),
+        "garbe": alpha * g1 + (1 - alpha) * g2,
+        "inequity_rate": ineq.reshape(len(f)),
+    }
+
+
+def _geomean_ratio_many(a: np.ndarray) -> np.ndarray:
+    zero = a == 0
+    with np.errstate(divide="ignore"):
+        logmean = np.log(a).mean(axis=1)
+    hi = a.max(axis=1)
+    out = np.array([h / math.exp(x) if math.isfinite(x) else math.nan for h, x in zip(hi.tolist(), logmean.tolist())])
+    out = np.where(zero.any(axis=1), math.inf, out.reshape(len(a)))
+    return np.where(zero.all(axis=1), math.nan, out)
+
+
 def parity_of(name: str) -> float:
     """The value a summary takes when all groups are equal."""
     for key, value in PARITY.items():
