@@ -163,8 +163,24 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.fixture
+def port_8787_taken():
+    """Dask's default HTTP port held by another program (as in CI, where it made Dask warn on stderr)."""
+    import socket
+
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", 8787))
+        s.listen()
+    except OSError:  # already held by something else: the same condition
+        pass
+    yield
+    s.close()
+
+
 @pytest.mark.parametrize("moment", ["cluster starting", "workers at work"])
-def test_sigterm_of_a_local_cluster_run_exits_143_with_one_line_and_leaves_no_process(data_home, tmp_path, moment):
+def test_sigterm_of_a_local_cluster_run_exits_143_with_one_line_and_leaves_no_process(data_home, tmp_path, moment,
+                                                                                      port_8787_taken):
     scratch = tmp_path / "tmp"  # the LocalCluster's scratch folder goes here: it must be gone afterwards
     scratch.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "--data-home", str(data_home), "--cache-dir",

@@ -92,7 +92,9 @@ class DaskExecutor:
         logging.getLogger("distributed").setLevel(logging.WARNING)
         if scheduler == "local":
             # One thread per worker process: dlib's network objects are not shared between threads.
-            # No dashboard: nothing is served that the run does not need.
+            # No dashboard: nothing is served that the run does not need. The scheduler still starts an HTTP
+            # server (Dask's health routes); without an address it tries port 8787 and, when another program
+            # holds it, warns on stderr (seen in CI): a free port on 127.0.0.1 instead, chosen by the kernel.
             import dask
 
             with dask.config.set({"logging.distributed": "warning"}):  # the workers' own chatter too
@@ -101,7 +103,8 @@ class DaskExecutor:
                 self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
                                                          local_directory=self._scratch,
                                                          processes=True, host="127.0.0.1", dashboard_address=None,
-                                                         scheduler_kwargs={"dashboard": False},
+                                                         scheduler_kwargs={"dashboard": False,
+                                                                           "dashboard_address": "127.0.0.1:0"},
                                                          silence_logs=logging.ERROR)
             self.client = distributed.Client(self._cluster)
             self._pids = list(self.client.run(_guard_local_worker).values())
