@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import sys
 import types
 import typing
@@ -263,6 +264,109 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of one numeric setting (bounds inclusive unless open), and how the error says so."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    open_lo: bool = False
+    open_hi: bool = False
+    text: str = ""
+
+    def holds(self, v: float) -> bool:
+        return (self.lo < v if self.open_lo else self.lo <= v) and (v < self.hi if self.open_hi else v <= self.hi)
+
+
+#: Upper bounds on settings that multiply the cost of a run (beyond them a run would not finish).
+MAX_JITTERS = 100
+MAX_BOOTSTRAP = 100_000
+_SEED = Range(0, 2**32 - 1, text="a whole number from 0 to 4294967295")
+_COUNT = 10**12  # a bound on any count of things (pairs, pixels, people): far beyond any real run
+
+#: Every numeric setting's allowed range, by dotted path (list items share their list's entry; ``.*`` covers
+#: every key of a mapping). _check applies it to each number as it is read (one mechanism: a number too large
+#: for a float, a 5,000-digit integer and an out-of-range value all get the same one-line message with the
+#: range); tests/test_config.py fails if a numeric field has no entry. Cross-field checks stay in validate().
+RANGES: dict[str, Range] = {
+    "seed": _SEED,
+    "capture.seed": _SEED,
+    "workers": Range(0, 4096, text="0 (one per core) or a number of worker processes up to 4096"),
+    "dataset.max_pixels": Range(1, _COUNT, text="a positive number of pixels (default 40000000)"),
+    "detector.upsample": Range(0, 4, text="from 0 to 4"),
+    "detector.min_score": Range(0, 1, True, True, "a probability in (0, 1)"),
+    "detector.tiles": Range(1, 8, text="from 1 (the whole image) to 8"),
+    "embedder.jitters": Range(1, MAX_JITTERS, text=f"from 1 to {MAX_JITTERS} (each jitter is one more network pass)"),
+    "embedder.threads": Range(0, 1024, text="0 (onnxruntime's default) or a number of threads up to 1024"),
+    "embedder.batch_size": Range(1, 65536, text="a number of chips per call from 1 to 65536"),
+    "protocol.nonmated_sample": Range(0, _COUNT, text="0 (every non-mated pair) or a number of pairs to sample"),
+    "protocol.target_fpirs": Range(0, 1, True, True, "a rate in (0, 1), e.g. [1e-2]"),
+    "protocol.gallery_sizes": Range(1, _COUNT, text="a positive number of people"),
+    "compare.aggregate_above_pairs": Range(0, _COUNT, text="a number of pairs >= 0 (0: always aggregate), or null "
+                                                           "to always write pairs.csv"),
+    "metrics.target_fmrs": Range(0, 1, True, True, "a rate in (0, 1), e.g. [1e-3]"),
+    "metrics.fixed_thresholds": Range(-1e6, 1e6, text="a distance >= 0 (euclidean) or a similarity in [-1, 1] "
+                                                      "(cosine), e.g. [0.6]"),
+    "metrics.bins.*": Range(-1e12, 1e12, text="a finite bin edge"),
+    "metrics.confidence": Range(0.5, 1, True, True, "a confidence level in (0.5, 1), e.g. 0.95"),
+    "metrics.min_subjects": Range(1, _COUNT, text="at least 1"),
+    "metrics.small_subjects": Range(1, _COUNT, text="at least 1"),
+    "metrics.bootstrap": Range(0, MAX_BOOTSTRAP, text=f"0 (off) or a number of replicates up to {MAX_BOOTSTRAP:,}"),
+    "projection.watchlist_sizes": Range(1, _COUNT, text="a positive number of people"),
+    "projection.visitors_per_day": Range(0, _COUNT, text="a number of visitors >= 0"),
+    "capture.set.*": Range(-1e12, 1e12, text="a finite value (the preset's own checks follow)"),
+}
+
+
+def range_of(where: str) -> Optional[Range]:
+    """The :data:`RANGES` entry of a setting's path (``metrics.target_fmrs[1]``, ``metrics.bins.age[0]``)."""
+    path = re.sub(r"\[\d+\]", "", where)
+    if path in RANGES:
+        return RANGES[path]
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        wild = ".".join(parts[:i]) + ".*"
+        if wild in RANGES:
+            return RANGES[wild]
+    return None
+
+
+class HugeNumber:
+    """A number too large to hold: a YAML integer with more digits than Python converts (4,300), or a float
+    beyond 1.8e308. Kept as its text, so the setting it was given for can be named in the error (instead of
+    PyYAML's traceback, or inf)."""
+
+    def __init__(self, text: str):
+        self.text = text.strip()
+
+    def __repr__(self) -> str:
+        digits = self.text.lstrip("+-")
+        return f"a {len(digits):,}-digit number" if digits.isdigit() else repr(self.text)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**20:
+        return f"a {len(str(abs(value))):,}-digit number"
+    return repr(value)
+
+
+def _in_range(value: Any, where: str) -> Any:
+    """Check a number (or a :class:`HugeNumber`) against its setting's range; return it as read."""
+    rng = range_of(where)
+    fix = f"must be {rng.text}" if rng else "use a smaller number"
+    if isinstance(value, HugeNumber):
+        raise ConfigError(f"{where}: {value!r} is out of range; {fix}")
+    try:
+        f = float(value)
+    except OverflowError:  # an int beyond a float (10**400)
+        raise ConfigError(f"{where}: {_shown(value)} is out of range; {fix}") from None
+    if not math.isfinite(f):  # no setting of facerisk means anything at nan or inf
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}; {fix}")
+    if rng is not None and not rng.holds(f):
+        raise ConfigError(f"{where}: {_shown(value)} is out of range; {fix}")
+    return value
+
+
 def _check(value: Any, tp: Any, where: str) -> Any:
     """Coerce ``value`` to the annotated type ``tp`` or raise ConfigError naming ``where``."""
     origin = typing.get_origin(tp)
@@ -298,20 +402,26 @@ def _check(value: Any, tp: Any, where: str) -> Any:
             return value
         raise ConfigError(f"{where}: expected true/false, got {value!r}")
     if tp is int:
+        if isinstance(value, HugeNumber):
+            return _in_range(value, where)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
+        return _in_range(value, where)
     if tp is float:
         if isinstance(value, str):  # PyYAML reads 1e-3 (no dot) as text
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+            else:
+                if not math.isfinite(number):  # 1e400 as text: name it as written, not as inf
+                    _in_range(HugeNumber(value) if value.strip().lstrip("+-")[:1].isdigit() else number, where)
+                return float(_in_range(number, where))
+        if isinstance(value, HugeNumber):
+            return _in_range(value, where)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
-        if not math.isfinite(float(value)):  # no setting of facerisk means anything at nan or inf
-            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-        return float(value)
+        return float(_in_range(value, where))
     if tp is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise ConfigError(f"{where}: expected text, got {value!r}")
@@ -324,9 +434,13 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:  # keys can be any YAML value ('?' alone parses as {None: None}): show them as written
+        import difflib
+
+        hints = [f"did you mean {where + '.' if where else ''}{close[0]}?" for k in sorted(unknown, key=repr)
+                 if (close := difflib.get_close_matches(str(k), sorted(names), n=1, cutoff=0.6))]
         raise ConfigError(
             f"{where or 'config'}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; "
-            f"valid keys are {', '.join(sorted(names))}"
+            + (" ".join(hints) + " " if hints else "") + f"valid keys are {', '.join(sorted(names))}"
         )
     kwargs = {k: _check(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     return cls(**kwargs)
@@ -339,23 +453,9 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
     return cfg
 
 
-#: Upper bounds on settings that multiply the cost of a run (beyond them a run would not finish).
-MAX_JITTERS = 100
-MAX_BOOTSTRAP = 100_000
-
-
 def validate(cfg: RunConfig) -> None:
-    """Cross-field checks that types alone cannot express."""
-    if cfg.detector.upsample < 0 or cfg.detector.upsample > 4:
-        raise ConfigError("detector.upsample must be between 0 and 4")
-    if cfg.detector.min_score is not None and not 0 < cfg.detector.min_score < 1:
-        raise ConfigError("detector.min_score must be a probability in (0, 1)")
+    """Cross-field checks that types and :data:`RANGES` alone cannot express."""
     cfg.detector.options()  # the name is registered and every set option applies to it
-    if not 1 <= cfg.embedder.jitters <= MAX_JITTERS:
-        raise ConfigError(f"embedder.jitters must be from 1 to {MAX_JITTERS} (each jitter is one more network pass)")
-    for t in cfg.metrics.target_fmrs:
-        if not 0 < t < 1:
-            raise ConfigError(f"metrics.target_fmrs: {t} is not a rate in (0, 1)")
     if not cfg.metrics.target_fmrs and not cfg.metrics.fixed_thresholds:
         raise ConfigError("metrics.target_fmrs and metrics.fixed_thresholds are both empty: no threshold to read "
                           "rates at; set e.g. --set metrics.target_fmrs=[1e-3]")
@@ -368,27 +468,8 @@ def validate(cfg: RunConfig) -> None:
         if len(edges) < 2 or any(not math.isfinite(e) for e in edges) or \
                 any(b <= a for a, b in zip(edges, edges[1:])):
             raise ConfigError(f"metrics.bins.{attr}: {edges} must be at least two finite, strictly increasing edges")
-    for n in ("min_subjects", "small_subjects"):
-        if getattr(cfg.metrics, n) < 1:
-            raise ConfigError(f"metrics.{n} must be at least 1")
     if cfg.metrics.small_subjects < cfg.metrics.min_subjects:
         raise ConfigError("metrics.small_subjects must be >= metrics.min_subjects")
-    for where, seed in (("seed", cfg.seed), ("capture.seed", cfg.capture.seed)):
-        if not 0 <= seed < 2**32:
-            raise ConfigError(f"{where}: {seed} must be a whole number from 0 to 4294967295")
-    if cfg.dataset.max_pixels < 1:
-        raise ConfigError("dataset.max_pixels must be a positive number of pixels")
-    if not 0.5 < cfg.metrics.confidence < 1:
-        raise ConfigError("metrics.confidence must be in (0.5, 1)")
-    if not 0 <= cfg.metrics.bootstrap <= MAX_BOOTSTRAP:
-        raise ConfigError(f"metrics.bootstrap must be 0 (off) or a number of replicates up to {MAX_BOOTSTRAP:,}")
-    if any(n < 1 for n in cfg.projection.watchlist_sizes) or cfg.projection.visitors_per_day < 0:
-        raise ConfigError("projection.watchlist_sizes must be positive and projection.visitors_per_day >= 0")
-    if cfg.workers < 0:
-        raise ConfigError("workers must be 0 (one per core) or more")
-    if cfg.compare.aggregate_above_pairs is not None and cfg.compare.aggregate_above_pairs < 0:
-        raise ConfigError("compare.aggregate_above_pairs must be a number of pairs >= 0 (0: always aggregate), or "
-                          "null to always write pairs.csv")
     if cfg.scheduler is not None:
         from harness.executors.dask_cluster import check_address
 
@@ -445,7 +526,10 @@ def load_file(path: str | os.PathLike) -> dict[str, Any]:
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise ConfigError(f"{p}: cannot parse config ({_short(exc)})") from None
+            raise ConfigError(f"{p}: cannot parse config ({_short(exc)}); fix the TOML syntax") from None
+        except ValueError:  # an integer of more than 4,300 digits: no setting takes one
+            raise ConfigError(f"{p}: a number has more digits than any setting allows; use a number in the "
+                              "setting's range (see facerisk run --help and README 'Configuration')") from None
     else:
         data = read_yaml(p, "config") or {}
     if not isinstance(data, dict):
@@ -486,6 +570,18 @@ def _strict_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, lambda lo, n: _strict_mapping(lo, n))
 
 
+def _int_or_huge(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    """PyYAML's int, or a :class:`HugeNumber` for one beyond Python's 4,300-digit conversion limit (PyYAML would
+    raise a bare ValueError that names neither the file nor the setting)."""
+    try:
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+    except ValueError:
+        return HugeNumber(str(node.value))
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _int_or_huge)
+
+
 def safe_yaml(text: str) -> Any:
     """``yaml.safe_load`` that also refuses duplicated keys (a setting given twice must not silently lose one)."""
     return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass: no Python tags
@@ -499,9 +595,17 @@ def read_yaml(path: str | os.PathLike, what: str = "file") -> Any:
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: {what} is not UTF-8 text") from None
     except RecursionError:
-        raise ConfigError(f"{p}: cannot parse {what} (nested too deeply)") from None
+        raise ConfigError(f"{p}: cannot parse {what} (nested too deeply); write at most a few levels of "
+                          "sections and lists") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: cannot parse {what} ({_short(exc)})") from None
+        raise ConfigError(f"{p}: cannot parse {what} ({_short(exc)}){_yaml_fix(exc)}") from None
+
+
+def _yaml_fix(exc: yaml.YAMLError) -> str:
+    """The fix for a YAML error: a Python tag is refused by design, anything else is a syntax mistake."""
+    if "python/" in str(exc) or "!!" in str(getattr(exc, "problem", "") or ""):
+        return "; remove the !! tag: facerisk reads plain YAML only (no Python objects)"
+    return "; fix the YAML syntax at the line shown"
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:

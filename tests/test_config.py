@@ -36,7 +36,7 @@ def test_cli_overrides_win_over_file_and_are_typed(tmp_path):
     ("detector.upsampel=1", "unknown key"),
     ("detector.name=mtcnn", "not one of"),
     ("detector.upsample=two", "expected an integer"),
-    ("metrics.target_fmrs=[2]", "not a rate"),
+    ("metrics.target_fmrs=[2]", r"must be a rate in \(0, 1\)"),
     ("workers=-1", "workers"),
     ("protocol.probe_value=neutral", "must differ"),
     ("nonsense", "section.key=value"),
@@ -139,3 +139,91 @@ def test_a_key_given_twice_is_refused_not_silently_dropped(tmp_path):
         load(overrides=["capture.set={a: 1, a: 2}"])
     p.write_text("base: &b {bootstrap: 5}\nmetrics:\n  <<: *b\n  confidence: 0.9\n")  # merge keys still work
     assert load_file(p)["metrics"] == {"bootstrap": 5, "confidence": 0.9}
+
+
+def _numeric_paths(cls=config.RunConfig, prefix=""):
+    """Dotted paths of every numeric setting (int/float, optional, or a list/mapping of them)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp, path = hints[f.name], prefix + f.name
+        if dataclasses.is_dataclass(tp):
+            yield from _numeric_paths(tp, path + ".")
+            continue
+        leaves, stack = [], [tp]
+        while stack:
+            t = stack.pop()
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            if typing.get_origin(t) is dict:
+                path, args = path + ".*", args[1:]
+            stack += args if typing.get_origin(t) is not typing.Literal else []
+            leaves.append(t)
+        if any(t in (int, float) for t in leaves):
+            yield path
+
+
+def test_every_numeric_setting_has_a_range():
+    """One mechanism: a numeric field added without a RANGES entry would take any number (10**400, -1)."""
+    paths = list(_numeric_paths())
+    assert "seed" in paths and "metrics.confidence" in paths and "metrics.bins.*" in paths
+    assert [p for p in paths if config.range_of(p.replace(".*", ".x")) is None] == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed: " + "9" * 5000 + "\n", "seed: a 5,000-digit number is out of range; must be a whole number from 0"),
+    ("metrics:\n  confidence: 1e400\n", r"metrics.confidence: '1e400' is out of range; must be a confidence level"),
+    ("metrics:\n  confidence: 1" + "0" * 400 + "\n", "metrics.confidence: a 401-digit number is out of range"),
+    ("metrics:\n  bootstrap: " + "1" * 30 + "\n", "metrics.bootstrap: a 30-digit number is out of range; must be 0"),
+    ("protocol:\n  target_fpirs: [1e400]\n", r"protocol.target_fpirs\[0\]: '1e400' is out of range"),
+    ("capture:\n  set: {subject.distance: " + "7" * 5000 + "}\n", "capture.set.subject.distance: a 5,000-digit"),
+])
+def test_numbers_beyond_any_range_are_one_line_errors_naming_the_setting(tmp_path, text, message):
+    """Hostile re-test: a 5,000-digit seed was PyYAML's ValueError traceback (int string limit) and 10**400 an
+    OverflowError; 1e400 (text to PyYAML) became inf and was let through as a float."""
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message) as exc:
+        config.load(str(tmp_path / "c.yaml"))
+    assert "\n" not in str(exc.value) and len(str(exc.value)) < 300
+
+
+def test_overrides_get_the_same_range_check():
+    with pytest.raises(ConfigError, match="metrics.confidence: '1e400' is out of range"):
+        config.load(overrides=["metrics.confidence=1e400"])
+    with pytest.raises(ConfigError, match="metrics.confidence: a 401-digit number"):
+        config.load(overrides=["metrics.confidence=1" + "0" * 400])
+    with pytest.raises(ConfigError, match="seed: a 5,000-digit number"):
+        config.load(overrides=["seed=" + "9" * 5000])
+    with pytest.raises(ConfigError, match=r"detector.tiles: 0 is out of range; must be from 1"):
+        config.load(overrides=["detector.tiles=0"])
+    assert config.load(overrides=["metrics.confidence=0.99", "seed=4294967295"]).seed == 4294967295
+
+
+def test_a_huge_integer_in_toml_names_the_file(tmp_path):
+    (tmp_path / "c.toml").write_text("seed = " + "9" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: a number has more digits than any setting allows; use"):
+        config.load(str(tmp_path / "c.toml"))
+
+
+@pytest.mark.parametrize("override, message", [
+    ("nmae=x", r"unknown key\(s\) 'nmae'; did you mean name\?"),
+    ("metrics.target_fmr=[0.01]", r"did you mean metrics.target_fmrs\?"),
+    ("metricz.bootstrap=5", r"did you mean metrics\?"),
+])
+def test_an_unknown_key_suggests_the_closest(override, message):
+    with pytest.raises(ConfigError, match=message):
+        config.load(overrides=[override])
+
+
+def test_yaml_errors_say_what_to_do(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("name: !!python/name:os.system\n")
+    with pytest.raises(ConfigError, match="remove the !! tag: facerisk reads plain YAML only"):
+        config.load(str(p))
+    p.write_text("metrics:\n  target_fmrs: [0.01\n")
+    with pytest.raises(ConfigError, match="fix the YAML syntax"):
+        config.load(str(p))
+    p.write_text("metrics: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply.*write at most a few levels"):
+        config.load(str(p))
