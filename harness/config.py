@@ -474,10 +474,42 @@ def validate(cfg: RunConfig) -> None:
         from harness.executors.dask_cluster import check_address
 
         check_address(cfg.scheduler)
-    if cfg.capture.sweep is not None:
-        parse_sweep(cfg.capture.sweep)
+    check_capture(cfg)
     if cfg.protocol.enrol_value == cfg.protocol.probe_value:
         raise ConfigError("protocol.enrol_value and protocol.probe_value must differ")
+
+
+def check_capture(cfg: RunConfig) -> None:
+    """Load the capture preset and apply capture.set and every sweep value now, so a bad axis or value
+    (``nosuchaxis=1``, ``light=-5``, ``bitrate=0``) is refused before any image is acquired, not at its sweep step."""
+    c = cfg.capture
+    sweep = parse_sweep(c.sweep) if c.sweep is not None else None
+    if c.preset is None:
+        if c.set or c.sweep:
+            raise ConfigError("capture.set / --sweep need a capture preset: add --capture NAME (facerisk capture "
+                              "list) or --capture FILE.yaml")
+        return
+    from harness.degrade import capture as cap_mod
+
+    cap = cap_mod.load(c.preset)
+    for key, value in c.set.items():
+        try:
+            cap = cap.with_value(key, value)
+        except ConfigError as exc:
+            raise ConfigError(f"capture.set.{key}: {exc}") from None
+    if sweep is None:
+        return
+    axis, values = sweep
+    path = cap_mod.ALIASES.get(axis, axis)
+    if axis not in cap_mod.ALIASES and "." not in path:
+        raise ConfigError(f"--sweep {c.sweep!r}: unknown axis {axis!r}; use one of {', '.join(cap_mod.ALIASES)} "
+                          "or a capture parameter as section.field (e.g. subject.head_yaw_deg)")
+    for v in values:
+        try:
+            cap.with_value(axis, v)
+        except ConfigError as exc:
+            raise ConfigError(f"--sweep {c.sweep!r}: {axis}={v:g}: {exc}; use values the capture model "
+                              "accepts") from None
 
 
 MAX_SWEEP_STEPS = 60

@@ -177,7 +177,8 @@ def test_every_numeric_setting_has_a_range():
     ("metrics:\n  confidence: 1" + "0" * 400 + "\n", "metrics.confidence: a 401-digit number is out of range"),
     ("metrics:\n  bootstrap: " + "1" * 30 + "\n", "metrics.bootstrap: a 30-digit number is out of range; must be 0"),
     ("protocol:\n  target_fpirs: [1e400]\n", r"protocol.target_fpirs\[0\]: '1e400' is out of range"),
-    ("capture:\n  set: {subject.distance: " + "7" * 5000 + "}\n", "capture.set.subject.distance: a 5,000-digit"),
+    ("capture:\n  preset: doorbell-1080p-day\n  set: {subject.distance: " + "7" * 5000 + "}\n",
+     "capture.set.subject.distance: .*a 5,000-digit number"),
 ])
 def test_numbers_beyond_any_range_are_one_line_errors_naming_the_setting(tmp_path, text, message):
     """Hostile re-test: a 5,000-digit seed was PyYAML's ValueError traceback (int string limit) and 10**400 an
@@ -227,3 +228,25 @@ def test_yaml_errors_say_what_to_do(tmp_path):
     p.write_text("metrics: " + "[" * 100_000 + "]" * 100_000 + "\n")
     with pytest.raises(ConfigError, match="nested too deeply.*write at most a few levels"):
         config.load(str(p))
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ("nosuchaxis=1,2", r"unknown axis 'nosuchaxis'; use one of distance"),
+    ("light=-5", r"light=-5: sensor: lux >= 0.*use values the capture model accepts"),
+    ("bitrate=0", r"bitrate=0: codec: bitrate_kbps > 0"),
+    ("distance=-1,1", r"distance=-1: subject distance=-1.0 m: must be between 0.2 and 30 m"),
+])
+def test_sweep_axis_and_values_are_checked_with_the_config(sweep, message):
+    """Hostile re-test: these were refused only at their sweep step, after the whole clean acquisition."""
+    with pytest.raises(ConfigError, match=message):
+        config.load(overrides=["capture.preset=doorbell-1080p-day", f"capture.sweep='{sweep}'"])
+    assert config.load(overrides=["capture.preset=doorbell-1080p-day", "capture.sweep='distance=1,4'"])
+
+
+def test_capture_set_and_preset_are_checked_with_the_config():
+    with pytest.raises(ConfigError, match=r"capture.set.subject.nose: Subject has no parameter 'nose'; use one of"):
+        config.load(overrides=["capture.preset=doorbell-1080p-day", "capture.set={subject.nose: 3}"])
+    with pytest.raises(ConfigError, match=r"unknown capture preset 'no-such-camera'; use one of"):
+        config.load(overrides=["capture.preset=no-such-camera"])
+    with pytest.raises(ConfigError, match="need a capture preset: add --capture NAME"):
+        config.load(overrides=["capture.sweep='distance=1,2'"])

@@ -101,7 +101,7 @@ ALIASES = {"distance": "subject.distance", "light": "sensor.lux", "lux": "sensor
 def _coerce(obj, name: str, value: Any) -> Any:
     fields = {f.name: f for f in dataclasses.fields(obj)}
     if name not in fields:
-        raise ConfigError(f"{type(obj).__name__} has no parameter {name!r}; known: {', '.join(fields)}")
+        raise ConfigError(f"{type(obj).__name__} has no parameter {name!r}; use one of: {', '.join(fields)}")
     current = getattr(obj, name)
     try:
         if isinstance(current, bool):
@@ -156,7 +156,7 @@ def load(name_or_path: str) -> Capture:
             raise ConfigError(f"{p}: {exc}") from None
     table = presets()
     if name_or_path not in table:
-        raise ConfigError(f"unknown capture preset {name_or_path!r}; built in: {', '.join(table)} (or a .yaml file)")
+        raise ConfigError(f"unknown capture preset {name_or_path!r}; use one of: {', '.join(table)} (or a .yaml file)")
     return from_dict(table[name_or_path], name=name_or_path)
 
 
