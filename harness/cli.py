@@ -352,6 +352,7 @@ def _metrics(args) -> int:
                  and c != "probe_image"]
     if args.acquisitions:
         acq = _read_acquisitions(args.acquisitions)
+        _check_same_people(pairs, acq, args.scores, args.acquisitions)
     else:
         acq = acquisitions_from_pairs(pairs, attrs_raw)
         warns.append("no acquisitions file: every subject counted as acquired (FTA unknown, shown as 0)")
@@ -464,6 +465,18 @@ def _read_acquisitions(path: str):
         raise FaceriskError(f"{path}: row {int(acq['subject_id'].isna().to_numpy().argmax()) + 2}: empty subject_id")
     acq["ok"] = ok.astype(bool)
     return acq
+
+
+def _check_same_people(pairs, acq, scores: str, path: str) -> None:
+    """Every person of the score file must have rows in the acquisitions file (it is the same run's), else the
+    FTA per group would be read for other people."""
+    in_pairs = set(pairs["enrol_subject"].astype(str)) | set(pairs["probe_subject"].astype(str))
+    missing = sorted(in_pairs - set(acq["subject_id"].astype(str)))
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise FaceriskError(f"{path}: {len(missing)} of the {len(in_pairs)} people in {scores} have no row "
+                            f"(e.g. {shown}); give the acquisitions.csv of the run that wrote the score file, or "
+                            "leave out --acquisitions")
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -74,6 +74,10 @@ def test_metrics_without_acquisitions_reads_banded_columns(tmp_path):
     ("role,subject_id,ok\n", "header only"),
     ("role,ok\nprobe,true\n", "missing column(s) subject_id"),
     ("role,subject_id,ok\nprobe,s1,perhaps\n", "row 2: ok must be"),
+    # another run's people (hostile re-test: bootstrap's ValueError traceback)
+    ("role,subject_id,ok\n" + "".join(f"probe,x{i},true\n" for i in range(6)),
+     "6 of the 6 people in"),
+    ("role,subject_id,ok\n" + "".join(f"probe,s{i},true\n" for i in range(5)), "(e.g. s5); give the acquisitions"),
 ])
 def test_bad_acquisitions_files_are_one_line_errors(tmp_path, content, message):
     scores = write(tmp_path, pairs_frame())
