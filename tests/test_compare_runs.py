@@ -131,3 +131,17 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "empty"), str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert "not a facerisk run directory" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("n", ["-1", "99", "100001", "1000000000"])
+def test_replicates_outside_the_range_are_refused_before_any_work(tmp_path, capsys, n):
+    """Hostile re-test: --replicates 1000000000 ran unbounded (a hang); the check comes before the runs are read."""
+    import time
+
+    from harness.cli import main
+
+    t0 = time.perf_counter()
+    assert main(["compare", str(tmp_path / "nope"), str(tmp_path / "nope"), "--replicates", n]) == 2
+    err = capsys.readouterr().err
+    assert f"--replicates {n}: must be from 100 (percentile intervals) to 100,000" in err and err.count("\n") == 1
+    assert time.perf_counter() - t0 < 5
