@@ -24,7 +24,7 @@ from harness import __version__
 from harness.provenance import now_utc
 from harness.compare import columnar
 from harness.protocols import report as protocol_report
-from harness.report import labels, plots
+from harness.report import heat, labels, plots
 from harness.report.brief import brief, pct
 
 SCHEMA_VERSION = "1.1"
@@ -244,10 +244,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
         for t in res.thresholds:
             cross = _sub(a.crossgroup, slice=name, threshold_id=t.id)
             if len(cross):
-                heatmaps.append({"threshold": tlabel[t.id], "img": _img(plots.heatmap(
-                    cross.assign(enrol_group=cross["enrol_group"].map(labels.group),
-                                 probe_group=cross["probe_group"].map(labels.group)),
-                    f"Cross-group FMR by {human}\n({tlabel[t.id]})"))})
+                heatmaps.append({"threshold": tlabel[t.id], **heat.table(cross, labels.group)})
         gal = _sub(a.gallery_size, slice=name, threshold_id=res.thresholds[-1].id) if res.thresholds else a.gallery_size
         sections.append({
             "name": human, "raw": name,

@@ -220,45 +220,6 @@ def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str
     return _finish_det(fig, ax, thresholds, lo_clip, fnmr_floor, title, tlabel)
 
 
-def heatmap(long: pd.DataFrame, title: str) -> bytes:
-    """Cross-group FMR (enrolled group rows × probe group columns), log colour scale, counts in every cell.
-
-    Cells with no false match are light grey with their count ("0/156") written in dark text, so a
-    zero is visibly a measured zero, not a missing cell.
-    """
-    from matplotlib.colors import LogNorm
-
-    fmr = long.pivot(index="enrol_group", columns="probe_group", values="fmr")
-    k = long.pivot(index="enrol_group", columns="probe_group", values="n_false_match")
-    n = long.pivot(index="enrol_group", columns="probe_group", values="n_impostor")
-    vals = fmr.to_numpy(dtype=float)
-    pos = vals[np.isfinite(vals) & (vals > 0)]
-    vmin = pos.min() if len(pos) else 1e-4
-    vmax = max(pos.max(), vmin * 10) if len(pos) else 1e-1
-    nc, nr = len(fmr.columns), len(fmr.index)
-    fig, ax = plt.subplots(figsize=(max(4.8, 0.85 * nc + 2.6), max(3.2, 0.6 * nr + 2.0)))
-    # Zero cells: a light grey ground (NaN is transparent over it) with the dark "0/n" count on top.
-    ax.set_facecolor("#dcdcdc")
-    im = ax.imshow(np.where(vals > 0, vals, np.nan), cmap="viridis", norm=LogNorm(vmin=vmin, vmax=vmax))
-    for i in range(vals.shape[0]):
-        for j in range(vals.shape[1]):
-            kk, nn = k.iloc[i, j], n.iloc[i, j]
-            text = "no pairs" if not nn or np.isnan(nn) else f"{int(kk)}/{int(nn)}"
-            if vals[i, j] > 0:
-                color = "black" if vals[i, j] >= np.sqrt(vmin * vmax) else "white"
-            else:
-                color = "#1a1a1a"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8 if nc <= 6 else 7, color=color)
-    ax.set_xticks(range(nc), fmr.columns, rotation=35, ha="right")
-    ax.set_yticks(range(nr), fmr.index)
-    ax.set_xlabel("probe group (the person at the camera)")
-    ax.set_ylabel("enrolled group")
-    ax.set_title(title)
-    cb = fig.colorbar(im, ax=ax, shrink=0.85)
-    cb.set_label("FMR (share of impostor pairs, log)\nlight grey: 0 false matches")
-    return _png(fig)
-
-
 def gallery_size_plot(frame: pd.DataFrame, title: str, people: Optional[dict] = None) -> bytes:
     """FPIR against watchlist size per group: measured points (exact expectation) and the extrapolated band."""
     fig, ax = plt.subplots(figsize=(5.6, 4.2))

@@ -48,17 +48,45 @@ def test_html_is_self_contained_and_readable(real_run):
     res, out, cfg = real_run
     html = (out / "report.html").read_text()
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html), "report must not load anything from the network"
-    # Per slice: FMR bars, a heatmap at every threshold, score distributions (no DET: no group had a false
-    # non-match, so a DET would be flat); a watchlist plot per single attribute.
+    # Per slice: FMR bars and score distributions (no DET: no group had a false non-match, so a DET would be
+    # flat); a watchlist plot per single attribute. The cross-group heatmaps are tables (test_cross_group_tables).
     n_t, n_slices = len(res.thresholds), len(res.slices)
     assert not (res.groups.n_false_non_match > 0).any()
-    assert html.count("data:image/png;base64,") == n_slices * (2 + n_t) + 3
+    assert html.count("data:image/png;base64,") == n_slices * 2 + 3
     assert "In brief" in html and "CC BY 4.0" in html and "DeBruine" in html
     assert "insufficient" in html
     assert '<meta name="viewport"' in html and 'class="scroll"' in html and "@media print" in html
     assert "Same-group risk" in html and "Operational projection" in html and "What this run cannot tell you" in html
     assert "age_band" not in html.split("<h2>Provenance</h2>")[0].replace("age_band_", ""), "raw identifier shown"
     assert "fmr_max_min_ratio" not in html.split("<h2>Provenance</h2>")[0]
+
+
+def test_cross_group_tables_hold_every_cell_of_cross_group_csv(real_run):
+    """One coloured table per slice and threshold; its cells, row by row, are cross_group.csv's counts."""
+    import html as html_lib
+
+    from harness.report import labels
+    from harness.report.labels import threshold_label
+
+    res, out, cfg = real_run
+    html = (out / "report.html").read_text()
+    tables = re.findall(r'<table class="heat">.*?</table>', html, flags=re.S)
+    assert len(tables) == len(res.slices) * len(res.thresholds)
+    cross = pd.read_csv(out / "cross_group.csv", keep_default_na=False, na_values=[""])
+    cell = re.compile(r'<td style="background:#[0-9a-f]{6};color:#[0-9a-f]{6}" title="[^"]*">([^<]*)'
+                      r'(?:<br><small>([^<]*)</small>)?</td>')
+    i = 0
+    for attrs in res.slices:
+        for t in res.thresholds:
+            c = cross[(cross.slice == " × ".join(attrs)) & (cross.threshold_id == t.id)]
+            c = c.sort_values(["enrol_group", "probe_group"])
+            got = cell.findall(tables[i])
+            want = [(labels.pct(k / n), f"{k:,} / {n:,}") if n else ("no pairs", "")
+                    for k, n in zip(c.n_false_match, c.n_impostor)]
+            assert got == want, (attrs, t.id)
+            assert html_lib.escape(threshold_label(t.to_dict())) in tables[i].split("</caption>")[0]
+            i += 1
+    assert "Who is falsely matched to whom" in html
 
 
 def test_clean_turns_nan_and_numpy_into_json():
