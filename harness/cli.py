@@ -95,30 +95,65 @@ def _add_ingest(sub) -> None:
     p.add_argument("--every", type=int, default=1, help="process every N-th frame (default 1)")
     p.add_argument("--config", "-c", metavar="FILE")
     p.add_argument("--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--out", metavar="DIR", help="output folder (default reports/ingest)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default reports/ingest); an existing folder is "
+                                               "replaced only if it is an earlier ingest output")
+    p.add_argument("--cache-dir", metavar="DIR", help="acquisition cache folder for the gallery (default the user "
+                                                      "cache, as for run)")
     p.add_argument("--quiet", "-q", action="store_true")
 
 
+def _check_out_folder(final, flag: str):
+    """An output folder that may be written: absent, or an earlier facerisk output (never a user's folder),
+    with a writable parent. Checked before any work, so a mistake costs seconds."""
+    from harness.rundir import RUN_MARKERS, check_writable
+
+    if final.exists() or final.is_symlink():
+        if final.is_symlink() or not final.is_dir() or not any((final / m).is_file() for m in RUN_MARKERS):
+            raise FaceriskError(f"{final} exists and is not a facerisk output folder; it is left untouched: choose "
+                                f"another {flag}")
+    check_writable(final.parent, flag, f"{flag} DIR")
+    return final
+
+
 def _ingest(args) -> int:
+    import os
     from pathlib import Path
 
     from harness import config
-    from harness.ingest import ingest, read_labels, write
 
     overrides = list(args.overrides)
     if args.dataset:
         overrides.append(f"dataset.name={_yaml_str(args.dataset)}")
     if args.data_home:
         overrides.append(f"dataset.data_home={_yaml_str(args.data_home)}")
+    if args.cache_dir:
+        overrides.append(f"cache_dir={_yaml_str(args.cache_dir)}")
     if args.quiet:
         overrides.append("progress=false")
     cfg = config.load(args.config, overrides)
     if args.every < 1:
         raise FaceriskError("--every must be at least 1")
+    # Everything that can be checked is checked before the gallery is acquired (minutes, and cache writes):
+    # the video decoder, the clips, the output and cache folders, the labels.
+    import av  # noqa: F401 - PyAV decodes the clips; missing, it is one line naming the pip install
+
+    for clip in args.clips:
+        if not os.path.isfile(clip):
+            raise FaceriskError(f"{clip}: clip not found (or not a file); give the path of a video file")
+    out = _check_out_folder(Path(args.out or Path(cfg.reports_dir) / "ingest"), "--out")
+    from harness.cache import AcquisitionCache
+    from harness.ingest import ingest, read_labels, write
+
+    AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache).check_writable()
     labels = read_labels(args.labels) if args.labels else None
     res = ingest(args.clips, cfg, labels, every=args.every)
-    out = Path(args.out or Path(cfg.reports_dir) / "ingest")
-    write(res, out)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        write(res, tmp)
+        _replace_dir(tmp, out)  # whole or not at all, and only over an earlier ingest output
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     for _, c in res.clips.iterrows():
         print(f"  {c['clip']}: {c['frames_decoded']} frames, {c['faces']} faces, {c['visits']} visits ({c['codec']})")
     if len(res.rates):

@@ -172,3 +172,49 @@ def test_a_labelled_person_missing_from_the_gallery_is_refused():
     _check_label_ids(labels.assign(in_gallery=[True, False]), {"001", "004"})  # a declared stranger is fine
     with pytest.raises(DatasetError, match="marked in_gallery=false but is in the gallery"):
         _check_label_ids(labels.assign(in_gallery=[False, False]), {"001", "004"})
+
+
+def _clip(tmp_path):
+    c = tmp_path / "c.mp4"
+    c.write_bytes(b"\0" * 16)  # existence is checked before anything decodes it
+    return c
+
+
+def test_ingest_never_writes_into_a_user_folder_and_says_so_before_work(tmp_path, capsys):
+    """Hostile re-test: ingest --out onto a folder holding the user's files was accepted (exit 0)."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    rc = main(["ingest", str(_clip(tmp_path)), "--out", str(mine), "-q", "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "exists and is not a facerisk output folder; it is left untouched: choose another --out" in err
+    assert err.count("\n") == 1 and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    assert not (tmp_path / "cache").exists()  # refused before the gallery was acquired
+
+
+def test_ingest_cache_dir_is_checked_before_work(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    rc = main(["ingest", str(_clip(tmp_path)), "--out", str(tmp_path / "o"), "-q", "--cache-dir", str(tmp_path / "f")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cache_dir" in err and "--cache-dir DIR" in err and not (tmp_path / "o").exists()
+
+
+def test_ingest_without_pyav_fails_before_the_gallery_is_acquired(tmp_path):
+    """Hostile re-test: with PyAV missing, the gallery was acquired (into the default ~/.cache/facerisk) first."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(
+        "import sys\nclass _Block:\n    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'av' or name.startswith('av.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, _Block())\n")
+    r = subprocess.run([sys.executable, "-m", "harness", "ingest", str(_clip(tmp_path)), "--out",
+                        str(tmp_path / "o"), "-q", "--cache-dir", str(tmp_path / "cache")],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(tmp_path / "site"), "HOME": str(tmp_path / "home")})
+    assert r.returncode == 2 and "'av'" in r.stderr and "pip install 'av'" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "o").exists() and not (tmp_path / "home").exists()
