@@ -167,11 +167,8 @@ class OnnxEmbedder:
         if self.path is None or not self.path.is_file():
             raise ConfigError(f"embedder.path {self.path!s}: ONNX model file not found (set embedder.path=FILE.onnx "
                               "or --model-path FILE; 'facerisk models list' shows what is installed)")
-        import onnxruntime as ort
-
-        full_provider = resolve_provider(self.provider)
         self.sha256 = sha256_model(self.path)
-        try:
+        try:  # read with onnx first: a file that is not an ONNX protobuf never reaches onnxruntime
             self.graph = inspect_graph(self.path)
         except ConfigError as exc:
             card = self._card_by_name_only()
@@ -182,6 +179,9 @@ class OnnxEmbedder:
             size = (f"it has {self.path.stat().st_size} bytes, card {card.name} says {card.size_bytes}; "
                     if card.size_bytes and card.size_bytes != self.path.stat().st_size else "")
             raise ConfigError(f"{exc} ({size}to replace it: {how})") from None
+        import onnxruntime as ort
+
+        full_provider = resolve_provider(self.provider)
         self.sidecar = read_sidecar(self.path)
         self.card = self._resolve_card()
         if self.card is None and not any(v is not None for v in self._over.values()):

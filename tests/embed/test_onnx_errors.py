@@ -150,3 +150,49 @@ def test_facerisk_run_with_a_corrupt_model_exits_2_with_one_line(tmp_path, capsy
                  "--reports-dir", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "c"), "-q"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "broken.onnx" in err, err
+
+
+def _fresh_python(code, tmp_path):
+    """``code`` in a new interpreter with an empty HOME and TMPDIR; returns (stdout, files written there)."""
+    import os
+    import subprocess
+    import sys
+
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**env, "HOME": str(home), "TMPDIR": str(tmp)})
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip(), sorted(str(p.relative_to(tmp_path)) for p in (*home.rglob("*"), *tmp.rglob("*")))
+
+
+def test_a_file_that_is_not_onnx_never_reaches_onnxruntime(tmp_path):
+    """Hostile re-test: a text file given as the model started onnxruntime (which then wrote its telemetry
+    database under ~/.cache/Microsoft and $TMPDIR/.ses) before the one-line error."""
+    (tmp_path / "m.onnx").write_text("hi")
+    out, written = _fresh_python(
+        "import sys\nfrom harness.embed import make\nfrom harness.errors import ConfigError\n"
+        f"e = make('onnx', path={str(tmp_path / 'm.onnx')!r})\n"
+        "try:\n    e.load()\nexcept ConfigError as exc:\n    print(str(exc).splitlines()[0][:60])\n"
+        "print('onnxruntime' in sys.modules)\n", tmp_path)
+    assert out.splitlines() == [f"{tmp_path / 'm.onnx'}: cannot load: not a readable ONNX model"[:60], "False"]
+    assert written == []
+
+
+def test_importing_onnxruntime_through_facerisk_writes_nothing_outside(tmp_path):
+    """onnxruntime 1.2x starts 1DS telemetry on import (~/.cache/Microsoft/DeveloperTools/.onnxruntime/
+    onnxruntime.db, deviceid, $TMPDIR/.ses); importing harness sets ORT_DISABLE_TELEMETRY=1 first."""
+    out, written = _fresh_python("import os, harness, onnxruntime\nprint(os.environ['ORT_DISABLE_TELEMETRY'])",
+                                 tmp_path)
+    assert out == "1" and written == []
+    # the control: without the switch this onnxruntime does write there (so the test above can fail)
+    import shutil
+
+    shutil.rmtree(tmp_path / "home")
+    shutil.rmtree(tmp_path / "tmp")
+    _, written = _fresh_python("import onnxruntime", tmp_path)
+    if not written:
+        pytest.skip("this onnxruntime build writes no telemetry files")
+    assert any("onnxruntime" in w for w in written)
