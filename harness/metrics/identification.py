@@ -99,13 +99,13 @@ def fpir_by_gallery_size(impostor_scores: np.ndarray, threshold: float, sizes: S
     ``extrapolated_upper`` uses each p_j's one-sided 95% Clopper–Pearson upper bound instead: beyond
     the measured gallery size the truth is bracketed by the two, not pinned down.
     """
-    from scipy import stats
+    from harness.metrics.rates import beta_ppf
 
     X = np.asarray(impostor_scores, dtype=np.float64)
     hits = X >= threshold
     k, n_nm = hits.sum(axis=1), X.shape[1]
     p = k / n_nm if n_nm else np.full(len(k), np.nan)
-    p_hi = np.where(k < n_nm, stats.beta.ppf(0.95, k + 1, np.maximum(n_nm - k, 1)), 1.0)
+    p_hi = np.where(k < n_nm, beta_ppf(0.95, k + 1, np.maximum(n_nm - k, 1)), 1.0)
     rows = []
     for n in sizes:
         emp = float(np.mean(1 - no_hit_probability(k, n_nm, n))) if n <= n_nm and len(k) else np.nan

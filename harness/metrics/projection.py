@@ -56,13 +56,13 @@ def person_alert_probability(k: np.ndarray, m: np.ndarray, n: int, upper: bool =
     Exact (hypergeometric) when ``n <= m``; ``1 − (1 − p)^n`` beyond, with ``p = k/m`` or, with
     ``upper``, its one-sided Clopper–Pearson upper bound.
     """
-    from scipy import stats
+    from harness.metrics.rates import beta_ppf
 
     k, m = np.asarray(k, dtype=np.float64), np.asarray(m, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(m > 0, k / m, np.nan)
     if upper:
-        p = np.where(k < m, stats.beta.ppf(confidence, k + 1, np.maximum(m - k, 1)), 1.0)
+        p = np.where(k < m, beta_ppf(confidence, k + 1, np.maximum(m - k, 1)), 1.0)
         return 1 - (1 - p) ** n
     measured = n <= m
     exact = 1 - no_hit_probability(k, np.maximum(m, 0), np.minimum(n, m))

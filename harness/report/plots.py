@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy.stats import norm  # noqa: E402
+from scipy.special import ndtri  # noqa: E402  (the normal quantile; scipy.stats takes 0.5 s to import)
 
 from harness.metrics import det_curve  # noqa: E402
 from harness.metrics.groups import group_labels  # noqa: E402
@@ -84,7 +84,7 @@ def det_plot(pairs: pd.DataFrame, attrs: Sequence[str], side: str, thresholds, s
         fm = np.clip(fm, 0.5 / len(imp), 1 - 0.5 / len(imp))
         fnm = np.clip(fnm, 0.5 / len(gen), 1 - 0.5 / len(gen))
         style = INSUFFICIENT if statuses.get(g) == "insufficient" else {"ls": LINESTYLES[i % len(LINESTYLES)], "lw": 1.6}
-        ax.plot(norm.ppf(fm), norm.ppf(fnm), color=OKABE_ITO[i % 7],
+        ax.plot(ndtri(fm), ndtri(fnm), color=OKABE_ITO[i % 7],
                 label=f"{g} ({len(imp):,} impostor / {len(gen):,} genuine pairs)", **style)
     return _finish_det(fig, ax, thresholds, 5e-5, 5e-4, title)
 
@@ -97,11 +97,11 @@ def _finish_det(fig, ax, thresholds, fmr_floor: float, fnmr_floor: float, title:
                 tlabel: Optional[dict] = None) -> bytes:
     """Probit axes, threshold markers and labels shared by the DET plots."""
     ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
-    ax.set_xticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
-    ax.set_yticks(norm.ppf(ticks), [f"{v:g}" for v in ticks])
-    ax.set_xlim(norm.ppf(fmr_floor), norm.ppf(0.6))
-    ax.set_ylim(norm.ppf(fnmr_floor) - 0.05, norm.ppf(0.6))
-    marks = [(norm.ppf(max(t.achieved_fmr, fmr_floor)), (tlabel or {}).get(t.id, t.id)) for t in thresholds
+    ax.set_xticks(ndtri(ticks), [f"{v:g}" for v in ticks])
+    ax.set_yticks(ndtri(ticks), [f"{v:g}" for v in ticks])
+    ax.set_xlim(ndtri(fmr_floor), ndtri(0.6))
+    ax.set_ylim(ndtri(fnmr_floor) - 0.05, ndtri(0.6))
+    marks = [(ndtri(max(t.achieved_fmr, fmr_floor)), (tlabel or {}).get(t.id, t.id)) for t in thresholds
              if t.achieved_fmr and t.achieved_fmr > 0]
     _label_thresholds(ax, marks)
     ax.set_xlabel("False match rate (share of impostor pairs, probit scale)")
@@ -131,10 +131,14 @@ def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name:
     for ax, g in zip(axes.ravel(), groups):
         sel = labels == g
         ni, ng = int((sel & ~gen_all).sum()), int((sel & gen_all).sum())
-        ax.hist(raw[sel & ~gen_all], bins=bins, density=True, alpha=0.55, color=IMPOSTOR,
-                label=f"impostor (n={ni:,})")
-        ax.hist(raw[sel & gen_all], bins=bins, density=True, histtype="step", lw=1.8, color=GENUINE,
-                label=f"genuine (n={ng:,})")
+        # One step outline per histogram (ax.stairs), not ax.hist's one rectangle per bin: the same picture,
+        # a tenth of the artists to lay out and draw.
+        with np.errstate(invalid="ignore", divide="ignore"):  # a group without pairs: an empty panel
+            imp_d = np.histogram(raw[sel & ~gen_all], bins=bins, density=True)[0]
+            gen_d = np.histogram(raw[sel & gen_all], bins=bins, density=True)[0]
+        ax.stairs(np.nan_to_num(imp_d), bins, fill=True, alpha=0.55, color=IMPOSTOR, lw=0,
+                  label=f"impostor (n={ni:,})")
+        ax.stairs(np.nan_to_num(gen_d), bins, baseline=0, lw=1.8, color=GENUINE, label=f"genuine (n={ng:,})")
         for k, t in enumerate(thresholds):
             ax.axvline(t.native, color="black", lw=0.9, ls=LINESTYLES[(k + 1) % len(LINESTYLES)])
         ax.set_title(relabel(g), fontsize=10)
@@ -206,7 +210,7 @@ def det_band_plot(curves: dict, statuses: dict[str, str], thresholds, title: str
     fnmr_floor = 5e-4  # FNMR of 0 is drawn on this floor (bottom edge) rather than vanishing
 
     def z(v, floor=lo_clip):
-        return norm.ppf(np.clip(np.asarray(v, dtype=float), floor, hi_clip))
+        return ndtri(np.clip(np.asarray(v, dtype=float), floor, hi_clip))
 
     for i, (g, (fm, fnm, fm_lo, fm_hi, fnm_lo, fnm_hi)) in enumerate(sorted(curves.items())):
         label = f"{g} ({_people((people or {}).get(g, '?'))}; {statuses.get(g, '')})"
