@@ -23,31 +23,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harness.degrade.scene import porch
+
 DISTANCES = [float(x) for x in os.environ.get("FACERISK_BENCH_DISTANCES", "1,2,3,4,5").split(",")]
 #: (label, registry name, options, modes): crop = the face's neighbourhood; frame-porch / frame-grey = the whole
 #: sensor frame over the procedural porch / a flat mid-grey background (render_frame's default).
 DETECTORS = [("dlib-hog", "dlib-hog", {}, ("crop", "frame-porch")),
              ("blazeface-full", "blazeface-full", {}, ("crop", "frame-grey", "frame-porch")),
              ("blazeface-full-tiles3", "blazeface-full", {"tiles": 3}, ("frame-grey", "frame-porch"))]
-
-
-def porch(h: int, w: int, seed: int = 0) -> np.ndarray:
-    """A plausible porch background (uint8 RGB): textured render, door with frame, a lamp, a step."""
-    rng = np.random.default_rng(seed)
-    y = np.linspace(0, 1, h)[:, None, None]
-    wall = np.array([186, 176, 160], np.float64) * (0.75 + 0.25 * (1 - y))
-    img = np.broadcast_to(wall, (h, w, 3)).copy()
-    img += rng.normal(0, 6, (h, w, 1))
-    for row in range(0, h, max(8, h // 40)):  # siding boards: faint horizontal lines
-        img[row:row + 2] *= 0.9
-    dx0, dx1, dy0 = int(0.58 * w), int(0.80 * w), int(0.12 * h)
-    img[dy0 - 12:, dx0 - 12:dx1 + 12] = [240, 240, 236]  # door frame
-    img[dy0:, dx0:dx1] = [92, 52, 38]  # door
-    img[int(0.55 * h):int(0.58 * h), dx0 + 10:dx0 + 30] = [200, 170, 60]  # handle
-    lx, ly = int(0.50 * w), int(0.25 * h)
-    img[ly:ly + h // 12, lx:lx + w // 40] = [60, 60, 60]  # lamp
-    img[int(0.92 * h):] = [120, 118, 112]  # step
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +62,7 @@ def test_frames_vs_crops(probes):
     from harness.metrics import fta_compare
 
     base = capture.load("doorbell-1080p-day").with_value("codec.kind", "none")
-    bg = porch(base.camera.height, base.camera.width)
+    bg = porch(base.camera.height, base.camera.width)  # the porch of capture frame=whole (seed 0)
     dets = {label: (detect.make(name, **opts), modes) for label, name, opts, modes in DETECTORS}
     for d, _ in dets.values():
         d.load()
@@ -124,7 +107,7 @@ def test_frames_vs_crops(probes):
                                                                              "upsample", "library")}
                           for n, (d, _) in dets.items()},
            "frame_rule": "a whole-frame detection counts only if its centre is inside the rendered face box",
-           "background": "procedural porch (benchmarks/test_detect_frames_vs_crops.py: porch)",
+           "background": "procedural porch (harness/degrade/scene.py: porch)",
            "detect_seconds": {k: round(v, 1) for k, v in seconds.items()},
            "false_detections_on_frames": {f"{n}/{m}": int(((g["n_faces"] > 0) & ~g["ok"]).sum())
                                           for (n, m), g in per[per["mode"] != "crop"].groupby(["detector", "mode"])},

@@ -32,7 +32,8 @@ def _add_run(sub) -> None:
                                                       "or the user cache)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading a missing dataset")
     p.add_argument("--detector", help="detector backend (see 'facerisk models list'); a comma list (a,b,c) runs "
-                                      "each and compares their failures to acquire by group")
+                                      "each and compares their failures to acquire by group; name:key=value sets "
+                                      "detector.key for that one (e.g. dlib-hog,dlib-cnn-onnx:upsample=0)")
     p.add_argument("--upsample", type=int, help="detector upsampling steps (default 1)")
     p.add_argument("--embedder", help="embedder backend (see 'facerisk models list')")
     p.add_argument("--model-path", metavar="FILE", help="model file for the onnx embedder")
@@ -270,10 +271,13 @@ def _run(args) -> int:
         overrides.append("dataset.download=false")
     if args.quiet:
         overrides.append("progress=false")
-    if args.detector and "," in args.detector:  # one run per detector, then FTA compared across them
-        from harness.compare_detectors import run_compare
+    if args.detector and ("," in args.detector or ":" in args.detector):
+        from harness.compare_detectors import parse_detectors, run_compare
 
-        return run_compare(args.config, overrides, args.detector)
+        entries = parse_detectors(args.detector)
+        if len(entries) > 1:  # one run per detector, then FTA compared across them
+            return run_compare(args.config, overrides, args.detector)
+        overrides += entries[0][2]  # one detector with options of its own (name:key=value)
     cfg = config.load(args.config, overrides)
     from harness import pipeline, report  # after the config is checked: a bad value costs 1 s, not the imports
 

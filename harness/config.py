@@ -226,11 +226,18 @@ class CaptureConfig:
 
     #: Built-in preset name (see 'facerisk capture list') or a preset YAML file; None: probes as photographed.
     preset: Optional[str] = None
-    #: Parameter overrides by dotted path, e.g. {"subject.distance": 3, "codec.bitrate_kbps": 500}.
-    set: dict[str, float] = field(default_factory=dict)
+    #: Parameter overrides by dotted path, e.g. {"subject.distance": 3, "codec.kind": "none"}; each value is
+    #: checked against the capture model's own field (number, text or true/false) when the config is loaded.
+    set: dict[str, Any] = field(default_factory=dict)
     #: A sweep along one axis, "AXIS=START:STOP:STEP" or "AXIS=V1,V2,...", e.g. "distance=0.5:6:0.5".
     sweep: Optional[str] = None
     seed: int = 0
+    #: What a probe is: crop, the face's sensor-pixel neighbourhood (fast; fair to detectors that scan at the
+    #: image's own scale, too kind to those that resize their whole input, such as BlazeFace); whole, the
+    #: whole sensor frame through the same sensor and codec (slower: the codec encodes whole frames).
+    frame: Literal["crop", "whole"] = "crop"
+    #: Behind the face in whole frames: porch (procedural wall, door, lamp, step) or grey.
+    background: Literal["porch", "grey"] = "porch"
 
 
 @dataclass
@@ -485,9 +492,9 @@ def check_capture(cfg: RunConfig) -> None:
     c = cfg.capture
     sweep = parse_sweep(c.sweep) if c.sweep is not None else None
     if c.preset is None:
-        if c.set or c.sweep:
-            raise ConfigError("capture.set / --sweep need a capture preset: add --capture NAME (facerisk capture "
-                              "list) or --capture FILE.yaml")
+        if c.set or c.sweep or c.frame != "crop":
+            raise ConfigError("capture.set / capture.frame / --sweep need a capture preset: add --capture NAME "
+                              "(facerisk capture list) or --capture FILE.yaml")
         return
     from harness.degrade import capture as cap_mod
 

@@ -70,14 +70,18 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _centre_inside(box, area) -> bool:
+    l, t, r, b = area
+    return l <= (box[0] + box[2]) / 2 <= r and t <= (box[1] + box[3]) / 2 <= b
+
+
 def choose_face(faces: list, multi_face: str, annotated_box=None):
     """The face to embed, or (None, reason) when the policy says the image is a failure to acquire."""
     if annotated_box is not None:
         # A detection is the annotated face when its centre lies inside the annotated box (boxes from other
         # annotators are often looser or tighter than the detector's, so overlap alone would miss them);
         # of several such, the best overlapping.
-        l, t, r, b = annotated_box
-        inside = [f for f in faces if l <= (f.box[0] + f.box[2]) / 2 <= r and t <= (f.box[1] + f.box[3]) / 2 <= b]
+        inside = [f for f in faces if _centre_inside(f.box, annotated_box)]
         if not inside:
             return None, "annotated_face_not_found"
         return max(inside, key=lambda f: _iou(f.box, annotated_box)), ""
@@ -111,6 +115,8 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture
         img, info = render_probe(img, landmarks, capture, seed)
         img = np.ascontiguousarray(img)  # dlib needs C-contiguous uint8
         rec["target_interocular_px"] = info["target_interocular_px"]
+        if "face_box" in info:  # a whole frame: only a detection on the rendered face is the face
+            annotated_box = info["face_box"]
         if "h264" in info:
             rec["h264_bps"] = info["h264"]["achieved_bps"]
     t1 = time.perf_counter()
@@ -121,6 +127,9 @@ def acquire_image(path: str, det, emb, multi_face: str, max_pixels: int, capture
         rec.update(status="fta", reason="no_face")
         return rec
     face, why = choose_face(faces, multi_face, annotated_box)
+    if capture is not None and annotated_box is not None:  # whole frame: detections on the porch are false ones
+        rec["n_background_faces"] = sum(not _centre_inside(f.box, annotated_box) for f in faces)
+        why = "no_face_in_face_box" if face is None else why
     if face is None:
         rec.update(status="fta", reason=why)
         return rec
@@ -329,6 +338,8 @@ def _acq_table(frame: pd.DataFrame, records: list[dict[str, Any]]) -> pd.DataFra
     acq["detector_score"] = [r["score"] for r in records]
     if any("target_interocular_px" in r for r in records):
         acq["target_interocular_px"] = [r.get("target_interocular_px") for r in records]
+    if any("n_background_faces" in r for r in records):  # whole frames: false detections on the background
+        acq["n_background_faces"] = [r.get("n_background_faces") for r in records]
     for stage in ("load", "detect", "embed"):
         acq[f"t_{stage}"] = [r[f"t_{stage}"] for r in records]
     return acq
@@ -384,12 +395,15 @@ def load_capture(cfg: RunConfig):
 
     c = cfg.capture
     if c.preset is None:
-        if c.set or c.sweep:
-            raise ConfigError("capture.set / --sweep need a capture preset (--capture NAME or FILE.yaml)")
+        if c.set or c.sweep or c.frame != "crop":
+            raise ConfigError("capture.set / capture.frame / --sweep need a capture preset (--capture NAME or "
+                              "FILE.yaml)")
         return None
     cap = cap_mod.load(c.preset)
     for key, value in c.set.items():
         cap = cap.with_value(key, value)
+    if c.frame != "crop":
+        cap = cap.with_value("frame", c.frame).with_value("background", c.background)
     return cap.with_value("seed", c.seed) if c.seed else cap
 
 

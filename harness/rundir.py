@@ -35,11 +35,14 @@ def validate_name(name: str, where: str = "name") -> str:
     return name
 
 
+def safe_name(raw: str) -> str:
+    """``raw`` as a valid folder name: each run of other characters becomes '-'."""
+    return (re.sub(r"[^A-Za-z0-9._-]+", "-", raw).lstrip(".-") or "run")[:128]
+
+
 def default_name(cfg) -> str:
     """``<dataset>_<detector>_<embedder>``, made safe as a folder name."""
-    raw = f"{Path(str(cfg.dataset.name)).name}_{cfg.detector.name}_{cfg.embedder.name}"
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", raw).lstrip(".-") or "run"
-    return safe[:128]
+    return safe_name(f"{Path(str(cfg.dataset.name)).name}_{cfg.detector.name}_{cfg.embedder.name}")
 
 
 def check_writable(folder: str | Path, setting: str, fix: str, min_free: int = MIN_FREE_BYTES) -> Path:

@@ -5,7 +5,11 @@ foreshortened by the viewing angles, blurred by motion, exposed on a noisy senso
 light, backlight or infrared night mode) and compressed (JPEG or real H.264). Probes are rendered
 as the sensor-pixel neighbourhood of the face (the face and its photo's margins, at least 96 px a
 side) rather than the whole frame: the detector then sees exactly the pixels the camera would
-have on the face, at a fraction of the cost. :func:`render_frame` renders whole frames.
+have on the face, at a fraction of the cost. That is a fast approximation for detectors that scan
+the image at its own scale (dlib HOG/CNN, Haar), not for those that resize their whole input
+(BlazeFace: 128 or 192 px): ``frame: whole`` renders the whole sensor frame over a porch
+background (:mod:`harness.degrade.scene`) through the same sensor and codec, and reports the
+face's box; :func:`render_frame` renders a whole frame without the codec.
 
 Local geometry is an affine approximation (scale, anisotropic foreshortening) of the projection at
 the face's position, which holds while the face spans a small angle.
@@ -53,6 +57,10 @@ class Codec:
             raise ConfigError("codec: bitrate_kbps > 0, gop >= 1 and fps >= 1 required")
 
 
+FRAMES = ("crop", "whole")
+BACKGROUNDS = ("porch", "grey")
+
+
 @dataclass(frozen=True)
 class Capture:
     """A complete capture model: camera, subject, sensor, codec, and the seed of every random step."""
@@ -65,16 +73,28 @@ class Capture:
     motion_angle_deg: float = 90.0  # walking towards the camera: the face drifts vertically on the sensor
     optics_blur_px: float = 0.5     # lens + demosaicing blur (Gaussian sigma at the sensor)
     seed: int = 0
+    #: crop: the probe is the face's sensor-pixel neighbourhood (fast; what a detector that resizes its whole
+    #: input sees is then too kind); whole: the whole sensor frame, face placed where the lens puts it.
+    frame: str = "crop"
+    #: Behind the face in whole frames: porch (procedural wall, door, lamp, step; see :mod:`scene`) or grey.
+    background: str = "porch"
 
     def validate(self) -> "Capture":
         self.camera.validate()
         self.subject.validate()
         self.sensor.validate()
         self.codec.validate()
+        if self.frame not in FRAMES:
+            raise ConfigError(f"capture frame {self.frame!r}: choose {' or '.join(FRAMES)}")
+        if self.background not in BACKGROUNDS:
+            raise ConfigError(f"capture background {self.background!r}: choose {' or '.join(BACKGROUNDS)}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if d["frame"] == "crop":  # crops have no background; and crop-mode digests (cache keys) stay as they were
+            del d["frame"], d["background"]
+        return d
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
@@ -84,7 +104,7 @@ class Capture:
         path = ALIASES.get(path, path)
         parts = path.split(".")
         if len(parts) == 1:
-            return dataclasses.replace(self, **{parts[0]: _coerce(self, parts[0], value)})
+            return dataclasses.replace(self, **{parts[0]: _coerce(self, parts[0], value)}).validate()
         if len(parts) != 2 or parts[0] not in ("camera", "subject", "sensor", "codec"):
             raise ConfigError(f"capture parameter {path!r}: use section.field (camera, subject, sensor, codec) "
                               f"or one of {', '.join(ALIASES)}")
@@ -129,6 +149,8 @@ def from_dict(data: dict[str, Any], name: str = "custom") -> Capture:
             kwargs[key] = base
         elif key in ("motion_angle_deg", "optics_blur_px", "seed"):
             kwargs[key] = float(value) if key != "seed" else int(value)
+        elif key in ("frame", "background"):
+            kwargs[key] = str(value)
         elif key not in ("name", "description", "sources"):
             raise ConfigError(f"capture {name}: unknown key {key!r}")
     return Capture(**kwargs).validate()
@@ -221,6 +243,10 @@ def render_probe(image: np.ndarray, landmarks: Optional[np.ndarray], cap: Captur
     placement = place_face(cap.camera, cap.subject)
     patch, info = _face_patch(image, landmarks, cap, placement)
     info.update(placement=placement.to_dict(), target_interocular_px=placement.interocular_px)
+    if cap.frame == "whole":
+        bg = scene_background(cap) if cap.background == "porch" else None
+        patch, box = _place_in_frame(patch, info, cap, placement, bg)
+        info["face_box"] = box
     codec = cap.codec
     if codec.kind == "h264":
         frames = [_finish(patch, cap, placement, rng) for _ in range(codec.gop)]
@@ -240,15 +266,25 @@ def render_frame(image: np.ndarray, landmarks: Optional[np.ndarray], cap: Captur
                  background: Optional[np.ndarray] = None) -> tuple[np.ndarray, dict[str, Any]]:
     """A whole sensor frame (camera.height × camera.width) with the face placed where the lens puts it.
 
-    No codec is applied (encode sequences of frames with :func:`harness.degrade.sensor.h264_roundtrip`).
+    No codec is applied (encode sequences of frames with :func:`harness.degrade.sensor.h264_roundtrip`);
+    ``render_probe`` with ``frame="whole"`` gives a whole frame through the capture's codec.
     """
+    placement = place_face(cap.camera, cap.subject)
+    patch, info = _face_patch(image, landmarks, cap, placement)
+    frame, box = _place_in_frame(patch, info, cap, placement, background)
+    out = _finish(frame, cap, placement, rng)
+    info.update(placement=placement.to_dict(), face_box=box)
+    return out, info
+
+
+def _place_in_frame(patch: np.ndarray, info: dict, cap: Capture, placement: FacePlacement,
+                    background: Optional[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """The whole linear-light frame with the face patch pasted at the lens's position, and the patch's box."""
     import cv2
 
     cam = cap.camera
-    placement = place_face(cam, cap.subject)
-    patch, info = _face_patch(image, landmarks, cap, placement)
     if background is None:
-        frame = np.full((cam.height, cam.width, 3), 0.18, np.float32)  # mid-grey porch
+        frame = np.full((cam.height, cam.width, 3), 0.18, np.float32)  # mid-grey
     else:
         frame = cv2.resize(srgb_to_linear(background), (cam.width, cam.height), interpolation=cv2.INTER_AREA)
     ph, pw = patch.shape[:2]
@@ -259,6 +295,11 @@ def render_frame(image: np.ndarray, landmarks: Optional[np.ndarray], cap: Captur
     fx1, fy1 = min(cam.width, x0 + pw), min(cam.height, y0 + ph)
     if fx1 > fx0 and fy1 > fy0:
         frame[fy0:fy1, fx0:fx1] = patch[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0]
-    out = _finish(frame, cap, placement, rng)
-    info.update(placement=placement.to_dict(), face_box=[fx0, fy0, fx1, fy1])
-    return out, info
+    return frame, [fx0, fy0, fx1, fy1]
+
+
+def scene_background(cap: Capture) -> np.ndarray:
+    """The porch behind whole frames: one per camera size and capture seed (a doorbell sees one porch)."""
+    from harness.degrade.scene import porch
+
+    return porch(cap.camera.height, cap.camera.width, cap.seed)

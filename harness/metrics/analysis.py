@@ -120,6 +120,7 @@ def analyse(pairs: pd.DataFrame, acquisitions: pd.DataFrame, thresholds: Sequenc
             boot_rows.append(res.groups.assign(slice=name))
             if attrs:
                 summary_rows.append(res.summaries.assign(slice=name))
+            if attrs and len(grid):  # no scores at all (every probe an FTA, e.g. at a far sweep step): no DET bands
                 band_rows.append(_det_bands(pairs, labels, enrol_n, probe_n, grid, min(replicates, 200), seed,
                                             confidence, keys, side).assign(slice=name))
     if boot_rows:
@@ -295,7 +296,7 @@ def _det_bands(pairs, labels, enrol_n, probe_n, grid, replicates, seed, confiden
     a = (1 - confidence) / 2
     rows = []
     with np.errstate(all="ignore"):
-        q = {name: (np.nanquantile(arr, a, axis=0), np.nanquantile(arr, 1 - a, axis=0))
+        q = {name: (boot.nanquantile0(arr, a), boot.nanquantile0(arr, 1 - a))
              for name, arr in (("fmr", fmr_b), ("fnmr", fnmr_b))}
     for gi, g in enumerate(counts.group_names()):
         for k, t in enumerate(grid):
@@ -309,6 +310,9 @@ def _identification(pairs, thresholds, slices, impostors, notes, seed):
     """1:N with the enrolment set as gallery (one entry per enrolled image) and every probe searched."""
     if impostors != "all":
         notes.append("1:N identification skipped: it needs every probe scored against the whole gallery")
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    if not len(pairs):  # every probe an FTA (e.g. a far sweep step): no search was made
+        notes.append("1:N identification skipped: no probe was acquired")
         return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     grid = pairs.pivot_table(index="probe_image", columns="enrol_image", values="score", aggfunc="first")
     if grid.isna().any().any():

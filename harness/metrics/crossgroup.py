@@ -47,6 +47,8 @@ def per_group_thresholds(pairs: pd.DataFrame, attrs: Sequence[str], target_fmr: 
     """
     s = pairs["score"].to_numpy()
     gen = pairs["genuine"].to_numpy(dtype=bool)
+    if not (~gen).any():  # no impostor pair (e.g. every probe of a sweep step an FTA): nothing to calibrate on
+        return pd.DataFrame()
     labels = group_labels(pairs, [f"{side}_{a}" for a in attrs]).to_numpy()
     t_global, _, _ = threshold_at_fmr(s[~gen], target_fmr)
     rows = []

@@ -112,6 +112,13 @@ def _finish_det(fig, ax, thresholds, fmr_floor: float, fnmr_floor: float, title:
     return _png(fig)
 
 
+def _empty_plot(text: str) -> bytes:
+    fig, ax = plt.subplots(figsize=(5.6, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    return _png(fig)
+
+
 def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name: str, thresholds,
                tlabel: Optional[dict] = None, relabel: Callable[[str], str] = str) -> bytes:
     """Genuine and impostor score distributions per group (score units), thresholds marked and named.
@@ -119,6 +126,8 @@ def score_hist(pairs: pd.DataFrame, attrs: Sequence[str], side: str, score_name:
     Used instead of a DET curve when no group had a false non-match (a DET is then a flat line):
     the gap between the genuine scores and the thresholds shows how far from failing they were.
     """
+    if not len(pairs):  # every probe a failure to acquire: nothing was scored, and the page says so
+        return _empty_plot("No pairs were scored: every probe was a failure to acquire.")
     labels = _groups(pairs, attrs, side)
     groups = sorted(set(labels))
     n = len(groups)
