@@ -213,7 +213,7 @@ def test_sigterm_of_a_local_cluster_run_exits_143_with_one_line_and_leaves_no_pr
         assert not [p for p in tree if _alive(p)], "processes left behind"
         reports = tmp_path / "reports"
         assert not reports.exists() or not any(reports.iterdir())  # nothing partial
-        assert not list(scratch.glob("facerisk-dask-*")), "the LocalCluster's scratch folder was left behind"
+        assert not list(scratch.iterdir()), f"left in TMPDIR: {list(scratch.iterdir())}"  # dask-scratch-space too
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -221,3 +221,17 @@ def test_sigterm_of_a_local_cluster_run_exits_143_with_one_line_and_leaves_no_pr
         for p in tree:
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_a_local_cluster_leaves_nothing_in_tmpdir(tmp_path):
+    """Hostile re-test: every --scheduler local run left $TMPDIR/dask-scratch-space/{global,purge}.lock (the
+    scheduler's own WorkSpace, made from Dask's temporary-directory, not from the workers' local_directory)."""
+    pytest.importorskip("distributed")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    code = ("from harness.executors.dask_cluster import DaskExecutor\n"
+            "ex = DaskExecutor('local', 1)\nprint(ex.workers)\nex.close()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "TMPDIR": str(scratch)})
+    assert r.returncode == 0 and r.stdout.strip() == "1", r.stderr
+    assert list(scratch.iterdir()) == []

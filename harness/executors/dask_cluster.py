@@ -97,9 +97,12 @@ class DaskExecutor:
             # holds it, warns on stderr (seen in CI): a free port on 127.0.0.1 instead, chosen by the kernel.
             import dask
 
-            with dask.config.set({"logging.distributed": "warning"}):  # the workers' own chatter too
-                # Workers' scratch space in a folder of our own, removed on close: nothing is left in /tmp.
-                self._scratch = tempfile.mkdtemp(prefix="facerisk-dask-")
+            # Workers' scratch space in a folder of our own, removed on close: nothing is left in /tmp. The
+            # scheduler (a distributed Server) makes its own WorkSpace from temporary-directory, not from
+            # local_directory: without it $TMPDIR/dask-scratch-space/{global,purge}.lock stayed after every run.
+            self._scratch = tempfile.mkdtemp(prefix="facerisk-dask-")
+            with dask.config.set({"logging.distributed": "warning",  # the workers' own chatter too
+                                  "temporary-directory": self._scratch}):
                 self._cluster = distributed.LocalCluster(n_workers=workers or LOCAL_WORKERS, threads_per_worker=1,
                                                          local_directory=self._scratch,
                                                          processes=True, host="127.0.0.1", dashboard_address=None,
