@@ -156,6 +156,38 @@ def _img(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
+def _render_plot(jobs: list, i: int) -> bytes:
+    fn, args = jobs[i]
+    return fn(*args)
+
+
+class _Plots:
+    """Plot calls collected while the page is assembled, then drawn together.
+
+    Drawing the PNGs is most of a cached re-run's report time and each plot is independent, so they are
+    drawn in ``run.workers`` processes (forked: the inputs are inherited, only the PNG bytes travel back).
+    Each call returns a placeholder that :meth:`fill` swaps for the image once drawn; the placeholder
+    carries a per-page random nonce so no text from the data can be mistaken for one.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list = []
+        self.nonce = os.urandom(8).hex()
+
+    def __call__(self, fn, *args) -> str:
+        self.jobs.append((fn, args))
+        return f"facerisk-plot-{self.nonce}-{len(self.jobs) - 1}-end"
+
+    def fill(self, html: str, workers: int) -> str:
+        from harness.executors.local import LocalPool, resolve_workers
+
+        with LocalPool(resolve_workers(workers, len(self.jobs))) as pool:
+            pngs = dict(pool.run(_render_plot, list(range(len(self.jobs))), self.jobs))
+        for i, png in pngs.items():
+            html = html.replace(f"facerisk-plot-{self.nonce}-{i}-end", _img(png))
+        return html
+
+
 def _sub(frame: pd.DataFrame, **eq) -> pd.DataFrame:
     if not len(frame):
         return frame
@@ -225,6 +257,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
     a = res.analysis
     holm = bool(getattr(res.config.metrics, "holm", False))
     tlabel = {t.id: labels.threshold_label(t.to_dict()) for t in res.thresholds}
+    plot = _Plots()
     sections = []
     for attrs in res.slices:
         name = " × ".join(attrs)
@@ -239,7 +272,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
             curves = {labels.group(g): tuple(sub[c].to_numpy() for c in ("fmr", "fnmr", "fmr_lo", "fmr_hi", "fnmr_lo",
                                                                         "fnmr_hi"))
                       for g, sub in bands.groupby("group")}
-            det = _img(plots.det_band_plot(curves, statuses, res.thresholds, f"DET by {human}", people, tlabel))
+            det = plot(plots.det_band_plot, curves, statuses, res.thresholds, f"DET by {human}", people, tlabel)
         heatmaps = []
         for t in res.thresholds:
             cross = _sub(a.crossgroup, slice=name, threshold_id=t.id)
@@ -250,18 +283,17 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
             "name": human, "raw": name,
             "rows": _group_rows(frame, tlabel),
             "same": _same_rows(_sub(a.same_group, slice=name), tlabel),
-            "fmr_plot": _img(plots.rate_bars(frame.assign(group=frame["group"].map(labels.group)), "fmr",
-                                             f"False match rate by {human}", tlabel)),
+            "fmr_plot": plot(plots.rate_bars, frame.assign(group=frame["group"].map(labels.group)), "fmr",
+                             f"False match rate by {human}", tlabel),
             "det_plot": det, "no_fnm": not any_fnm,
             "heatmaps": heatmaps,
-            "hist_plot": _img(plots.score_hist(res.pairs, attrs, side, res.config.metrics.score, res.thresholds,
-                                               tlabel, labels.group)),
+            "hist_plot": plot(plots.score_hist, res.pairs, attrs, side, res.config.metrics.score, res.thresholds,
+                              tlabel, labels.group),
             "summaries": _summary_rows(_sub(a.summaries, slice=name), tlabel, holm),
             "pgt": _records(_sub(a.per_group_thresholds, slice=name)),
             "ident": _records(_sub(a.identification, slice=name)),
-            "gallery_plot": _img(plots.gallery_size_plot(
-                gal.assign(group=gal["group"].map(labels.group)),
-                f"Watchlist false alarms by {human}\n({tlabel[res.thresholds[-1].id]})", people))
+            "gallery_plot": plot(plots.gallery_size_plot, gal.assign(group=gal["group"].map(labels.group)),
+                                 f"Watchlist false alarms by {human}\n({tlabel[res.thresholds[-1].id]})", people)
             if len(gal) and len(attrs) == 1 else None,
         })
     overall = _group_rows(groups[groups["slice"] == "all"], tlabel)
@@ -295,17 +327,18 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
             name = " × ".join(attrs) or "all"
             sub = res.sweep.assign(group=res.sweep["group"].map(labels.group))
             sweep_plots.append({"name": labels.slice_label(name),
-                                "img": _img(plots.sweep_plot(sub, name, tid, tlabel.get(tid, tid)))})
+                                "img": plot(plots.sweep_plot, sub, name, tid, tlabel.get(tid, tid))})
     b = brief(results, a, groups, holm=holm)
     shown = {"FMR", "FNMR", "FTA", "FTE", "FAR", "FRR", "FPIR", "FNIR", "DET", "GARBE", "FDR"}
     glossary = sorted(labels.GLOSSARY.items(), key=lambda kv: kv[0].lower())
-    return env.get_template("report.html").render(
+    html = env.get_template("report.html").render(
         r=results, brief=b["paragraphs"], cannot=b["cannot"], sections=sections, overall=overall,
         sweep_plots=sweep_plots, projection=proj_rows, glossary=glossary, shown=shown, fingerprint=fingerprint,
         tlabel=tlabel, holm=holm, protocol_html=protocol_report.html_section(res.provenance.get("protocol")),
         t_last=tlabel[res.thresholds[-1].id] if res.thresholds else "",
         provenance_json=json.dumps(results["provenance"], indent=2, default=str),
     )
+    return plot.fill(html, res.config.workers)
 
 
 def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
