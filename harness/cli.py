@@ -472,8 +472,12 @@ def _missing_package(exc: ModuleNotFoundError) -> str:
             f"with: pip install '{dist}' (or reinstall facerisk: pip install facerisk)")
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: unwind like Ctrl-C so temporary files are removed and the pool is shut down."""
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C so temporary files are removed and the pool is shut down.
+
+    A BaseException, as KeyboardInterrupt is: libraries' ``except Exception`` blocks (distributed's client
+    has many) must not swallow it and let the run carry on to exit 0.
+    """
 
 
 def _on_sigterm(signum, frame):  # noqa: ARG001 - signal handler signature

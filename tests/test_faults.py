@@ -174,3 +174,18 @@ def test_a_cache_that_fills_up_mid_run_still_gives_the_full_result(data_home, tm
     ref = pd.read_csv(ref_out / "groups.csv")
     assert ours["n_false_match"].tolist() == ref["n_false_match"].tolist()
     assert "could not be written" in r.stdout and "No space left" in r.stdout
+
+
+def test_sigterm_is_not_swallowed_by_a_library_catching_exception():
+    """SIGTERM unwinds as a BaseException: distributed's client (and any library) catching ``Exception``
+    around the point where the signal lands must not turn it into a completed run (hostile attempt 407)."""
+    from harness.cli import Terminated, _on_sigterm
+
+    def library_call():
+        try:
+            _on_sigterm(15, None)
+        except Exception:  # noqa: BLE001 - what a library does
+            return "carried on"
+
+    with pytest.raises(Terminated):
+        library_call()
