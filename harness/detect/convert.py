@@ -62,15 +62,15 @@ def tflite_to_onnx(src: str | Path, cache_dir: str | Path | None = None) -> tupl
     # A cached conversion from any converter version is reused when tflite2onnx is absent.
     pattern = f"{src.stem}-{src_sha[:16]}-tflite2onnx-{version or '*'}.onnx"
     found = sorted(root.glob(pattern)) if root.is_dir() else []
-    if found:
-        dst = found[-1]
-        meta_path = dst.with_suffix(".json")
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        return dst, {**meta, "onnx_sha256": sha256_model(dst)}
+    for dst in reversed(found):
+        meta = _cached_meta(dst)
+        if meta is not None:
+            return dst, meta
     if not version:
+        stale = f" (the cached {found[-1]} is damaged: delete it)" if found else ""
         raise FaceriskError(
-            f"detector.runtime=onnxruntime needs {src.name} converted to ONNX and tflite2onnx is not installed; "
-            "run 'pip install tflite2onnx' (or use --set detector.runtime=litert)"
+            f"detector.runtime=onnxruntime needs {src.name} converted to ONNX and tflite2onnx is not installed"
+            f"{stale}; run 'pip install tflite2onnx' (or use --set detector.runtime=litert)"
         )
     import tflite2onnx
 
@@ -85,6 +85,8 @@ def tflite_to_onnx(src: str | Path, cache_dir: str | Path | None = None) -> tupl
     os.close(fd)
     try:
         tflite2onnx.convert(str(src), tmp)
+        with open(tmp, "rb+") as f:  # on disk before it takes the final name (a power cut leaves no torn file)
+            os.fsync(f.fileno())
         os.replace(tmp, dst)
     except Exception as exc:  # the converter raises many kinds; the user needs one line
         raise FaceriskError(f"{src}: tflite2onnx {version} could not convert it to ONNX ({exc})") from None
@@ -97,6 +99,23 @@ def tflite_to_onnx(src: str | Path, cache_dir: str | Path | None = None) -> tupl
     meta = {"converter": f"tflite2onnx {version}", "source_file": src.name, "source_sha256": src_sha,
             "converter_warnings": len(counter.messages), "float16_warnings": fp16,
             "note": "float16 weights dequantized to float32 in the graph; LiteRT parity tested on frl-london"}
-    meta_path = dst.with_suffix(".json")
-    meta_path.write_text(json.dumps(meta, indent=2))
-    return dst, {**meta, "onnx_sha256": sha256_model(dst)}
+    meta["onnx_sha256"] = sha256_model(dst)
+    # The record of what was written, renamed into place after the model: a cached file whose hash does
+    # not match it (truncated, damaged, replaced) is converted again rather than handed to onnxruntime.
+    fd, tmp_meta = tempfile.mkstemp(dir=root, suffix=".json.tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(meta, indent=2))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp_meta, dst.with_suffix(".json"))
+    return dst, meta
+
+
+def _cached_meta(dst: Path) -> dict[str, Any] | None:
+    """The conversion record of ``dst`` if the file is the one that was written, else None (a cache miss)."""
+    try:
+        meta = json.loads(dst.with_suffix(".json").read_text())
+        ok = isinstance(meta, dict) and meta.get("onnx_sha256") == sha256_model(dst)
+    except (OSError, ValueError):
+        return None
+    return meta if ok else None

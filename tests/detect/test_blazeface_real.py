@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
+
 import pytest
 
 from harness import detect
@@ -89,6 +91,42 @@ def test_conversion_without_tflite2onnx_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(convert, "_converter_version", lambda: "")
     with pytest.raises(FaceriskError, match="pip install tflite2onnx"):
         convert.tflite_to_onnx(blazeface.model_path(blazeface.SPECS["blazeface-short"]), tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "zero-length", "meta missing"])
+def test_damaged_cached_conversion_is_converted_again(tmp_path, damage):
+    """A cached .onnx that is not the file the conversion wrote never reaches onnxruntime: it is a miss."""
+    onnx = pytest.importorskip("onnx")
+    from harness.detect import blazeface, convert
+    from harness.modelfiles import sha256_model
+
+    src = blazeface.model_path(blazeface.SPECS["blazeface-short"])
+    dst, meta = convert.tflite_to_onnx(src, tmp_path)
+    good = dst.read_bytes()
+    assert meta["onnx_sha256"] == json.loads(dst.with_suffix(".json").read_text())["onnx_sha256"]
+    if damage == "truncated":
+        dst.write_bytes(good[: len(good) // 2])
+    elif damage == "zero-length":
+        dst.write_bytes(b"")
+    else:
+        dst.with_suffix(".json").unlink()
+    dst2, meta2 = convert.tflite_to_onnx(src, tmp_path)
+    # tflite2onnx's output is not byte-for-byte repeatable: the record must describe the new file, which loads
+    assert dst2 == dst and len(dst.read_bytes()) == len(good)
+    assert meta2["onnx_sha256"] == sha256_model(dst) == json.loads(dst.with_suffix(".json").read_text())["onnx_sha256"]
+    onnx.checker.check_model(onnx.load(str(dst)))
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_damaged_cached_conversion_without_tflite2onnx_names_the_file(tmp_path, monkeypatch):
+    from harness.detect import blazeface, convert
+
+    src = blazeface.model_path(blazeface.SPECS["blazeface-short"])
+    dst, _ = convert.tflite_to_onnx(src, tmp_path)
+    dst.write_bytes(b"\0" * 10)
+    monkeypatch.setattr(convert, "_converter_version", lambda: "")
+    with pytest.raises(FaceriskError, match=f"the cached {dst} is damaged: delete it.*pip install tflite2onnx"):
+        convert.tflite_to_onnx(src, tmp_path)
 
 
 def test_blazeface_then_dlib_embedder_gives_a_template(frl_images):
