@@ -447,7 +447,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
                  if (close := difflib.get_close_matches(str(k), sorted(names), n=1, cutoff=0.6))]
         raise ConfigError(
             f"{where or 'config'}: unknown key(s) {', '.join(sorted(map(repr, unknown)))}; "
-            + (" ".join(hints) + " " if hints else "") + f"valid keys are {', '.join(sorted(names))}"
+            + (" ".join(hints) + " " if hints else "") + f"use one of: {', '.join(sorted(names))}"
         )
     kwargs = {k: _check(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     return cls(**kwargs)

@@ -465,13 +465,16 @@ def snap_diff(a: dict, b: dict) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------- checks
-def leftovers_in(folder: Path) -> list[str]:
-    """Hidden temporaries and run folders without their result file, under an output folder."""
+def leftovers_in(folder: Path, existed: frozenset = frozenset()) -> list[str]:
+    """Hidden temporaries and run folders without their result file, under an output folder.
+
+    ``existed``: names that were there before the command ran (the user's own folders), not outputs.
+    """
     probs = []
     if not folder.is_dir() or os.path.ismount(folder) and not os.access(folder, os.R_OK):
         return probs
     for e in sorted(folder.iterdir()):
-        if e.name in ("lost+found",) or e.name.startswith("fill"):
+        if e.name in ("lost+found",) or e.name.startswith("fill") or e.name in existed:
             continue
         if e.is_dir() and not e.is_symlink() and not any(e.iterdir()):
             continue  # an empty folder the user named (e.g. --dest) is not a partial output
@@ -520,15 +523,15 @@ def check_stderr(att: Attempt, res: Result) -> list[str]:
     return probs
 
 
-def judge(ctx: Ctx, att: Attempt, res: Result, before_reports: set, snap_a: dict, snap_b: dict) -> list[str]:
+def judge(ctx: Ctx, att: Attempt, res: Result, before_reports: set, snap_a: dict, snap_b: dict,
+          before_out: frozenset = frozenset()) -> list[str]:
     probs = list(res.problems)
     if res.timed_out:
         probs.append(f"timed out after {att.timeout:.0f} s (hang)")
     elif res.rc not in att.rc:
         probs.append(f"exit code {res.rc}, expected {' or '.join(map(str, att.rc))}")
     probs += check_stderr(att, res)
-    for folder in (ctx.reports, ctx.out):
-        probs += leftovers_in(folder)
+    probs += leftovers_in(ctx.reports, frozenset(before_reports)) + leftovers_in(ctx.out, before_out)
     if res.rc != 0 and att.rc == (2,) and set(os.listdir(ctx.reports)) - before_reports - {"lost+found"}:
         new = set(os.listdir(ctx.reports)) - before_reports
         probs.append(f"failed run left folders in the reports dir: {sorted(new)}")
@@ -588,7 +591,10 @@ def fta_of(*images: str, ok: bool = False) -> Callable[[Ctx, Result], list[str]]
 
 VOLATILE = re.compile(r"(^|\.)(created_utc|seconds\w*|cache_hits|cache_discarded|cache_write_error|cache_dir|"
                       r"reports_dir|git|wall\w*|elapsed\w*|timings?|\w*_seconds|peak_rss\w*|name|run_name|"
-                      r"host\w*|pid|started\w*|finished\w*|workers|files|command|computed|root|timings_s|note)$")
+                      r"host\w*|pid|started\w*|finished\w*|workers|files|command|computed|root|timings_s|note|"
+                      r"scheduler|executor)$")
+#: The scratch folders differ between attempts; where a message names one, only the path differs.
+SCRATCH_PATH = re.compile(r"/tmp/facerisk-hostile-[^/\s]+(?:/[^\s'\"]*)?")
 
 
 def normalised(path: Path) -> Any:
@@ -597,6 +603,8 @@ def normalised(path: Path) -> Any:
             return {k: clean(v, f"{key}.{k}") for k, v in x.items() if not VOLATILE.search(f".{k}")}
         if isinstance(x, list):
             return [clean(v, key) for v in x]
+        if isinstance(x, str):
+            return SCRATCH_PATH.sub("<scratch>", x)
         return x
     return clean(json.loads(path.read_text()))
 
@@ -1957,7 +1965,7 @@ def fault_attempts() -> list[Attempt]:
                runner=interrupt_then_resume(signal.SIGTERM, "acquisition", (143,), scheduler=True), timeout=600))
 
     def dask_complete(ctx: Ctx) -> Result:
-        ds = ctx.tiny()
+        ds = ctx.tiny("tiny")  # named as the base run's data set, so the two results name the same one
         r = invoke(ctx, _medium_argv(ctx, ds, "2", "r", None, None, "--scheduler", "local"), timeout=300)
         if r.rc == 0:
             r.problems += same_results(ctx.base.run_tiny / "results.json", ctx.reports / "r" / "results.json")
@@ -2158,6 +2166,7 @@ def run_one(root: Path, idx: int, att: Attempt, base: Base) -> dict:
         att.env = {k: v.format(site=ctx.inp / "site") for k, v in att.env.items()}
         snap_a = snapshot(root)
         before = set(os.listdir(ctx.reports))
+        before_out: frozenset = frozenset()
         if att.runner:
             res = att.runner(ctx)
         else:
@@ -2165,11 +2174,12 @@ def run_one(root: Path, idx: int, att: Attempt, base: Base) -> dict:
             if att.setup:
                 argv = att.setup(ctx) or argv
             before = set(os.listdir(ctx.reports))
+            before_out = frozenset(os.listdir(ctx.out)) if ctx.out.is_dir() else frozenset()
             res = invoke(ctx, argv)
         if not res.leftover:
             res.leftover = leftover_processes(ctx)
         snap_b = snapshot(root)
-        problems = judge(ctx, att, res, before, snap_a, snap_b)
+        problems = judge(ctx, att, res, before, snap_a, snap_b, before_out)
         foreign = snap_diff(snap_a, snap_b)
         seen = set(res.writes)
         unexplained = [f for f in foreign if f[1:] not in seen]
