@@ -660,6 +660,9 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
                               "key=[1e-3, 1e-4] or key={a: 1}") from None
         value = raw
     parts = key.strip().split(".")
+    if not all(p.strip() for p in parts):
+        raise ConfigError(f"override {assignment!r}: the key {key.strip()!r} has an empty part; write "
+                          "section.key=value, e.g. --set metrics.bootstrap=2000")
     node = data
     for part in parts[:-1]:
         node = node.setdefault(part, {})

@@ -40,6 +40,9 @@ def test_cli_overrides_win_over_file_and_are_typed(tmp_path):
     ("workers=-1", "workers"),
     ("protocol.probe_value=neutral", "must differ"),
     ("nonsense", "section.key=value"),
+    ("=1", r"override '=1': the key '' has an empty part"),
+    (".x=1", r"override '.x=1': the key '.x' has an empty part"),
+    ("metrics..bootstrap=1", "empty part"),
 ])
 def test_bad_values_name_the_key(override, message):
     with pytest.raises(ConfigError, match=message):

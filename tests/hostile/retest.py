@@ -151,13 +151,17 @@ class Ctx:
         # A command-line option wins over --set of the same key (cli._run appends them last), so an option whose
         # key the attempt sets is left out: otherwise --set name=[1, 2] is overridden by --name=r and "passes".
         keys = {e.split("=", 1)[0].strip() for i, e in enumerate(extra) if i and extra[i - 1] == "--set"}
+        for i, e in enumerate(extra):  # the same for a config file's top-level keys (name: in cfg.yaml)
+            if i and extra[i - 1] == "--config" and Path(e).is_file():
+                text = Path(e).read_bytes().decode("utf-8", "replace")
+                keys |= set(re.findall(r"^([A-Za-z_]+)\s*[:=]", text, re.M))
         opts = [("dataset.name", ["--dataset", str(ds or self.ds)]), ("reports_dir", ["--reports-dir", str(self.reports)]),
                 ("cache_dir", ["--cache-dir", str(self.cache)]),
                 ("name", [f"--name={name}"] if name is not None else []), ("progress", ["-q"]),
                 ("workers", ["--workers", "1"])]
         argv = ["run"]
         for key, args in opts:
-            if key not in keys:
+            if key not in keys and not any(k.startswith(key + ".") for k in keys):  # dataset.name.x too
                 argv += args
         return argv + ["--set", "metrics.bootstrap=20", *extra]
 
@@ -1447,7 +1451,8 @@ def config_attempts() -> list[Attempt]:
                  ("capture.set={subject.distance: abc}", ("distance",)), 
                  ("embedder.jitters=1000000", ("jitters",)), ("metrics.bootstrap=1000000000", ("bootstrap",)),
                  ("workers=1.5", ("workers",))):
-        L.append(run_attempt(f"--set {s[:50]}", C, extra=["--set", s], mention=m, early=True, cache="cold",
+        cap = ["--capture", "doorbell-1080p-day"] if s.startswith("capture.") else []  # else: 'needs a preset'
+        L.append(run_attempt(f"--set {s[:50]}", C, extra=[*cap, "--set", s], mention=m, early=True, cache="cold",
                              check=not_pwned))
     L.append(run_attempt("targets and fixed thresholds both empty", C, extra=["--set", "metrics.target_fmrs=[]",
                                                                                 "--set", "metrics.fixed_thresholds=[]"],
