@@ -490,15 +490,11 @@ def _read_acquisitions(path: str):
 
     import pandas as pd
 
-    if not Path(path).is_file():
-        raise FaceriskError(f"{path}: acquisitions file not found (a run writes reports/<name>/acquisitions.csv)")
-    try:
-        acq = pd.read_csv(path, dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise FaceriskError(f"{path}: cannot parse as CSV ({exc})") from None
-    missing = [c for c in ("role", "subject_id", "ok") if c not in acq.columns]
-    if missing:
-        raise FaceriskError(f"{path}: missing column(s) {', '.join(missing)} (a run's acquisitions.csv has them)")
+    from harness.data.tables import read_csv
+
+    acq = read_csv(path, "a run's acquisitions.csv (reports/<name>/acquisitions.csv)", required=("role", "subject_id", "ok"),
+                   what="acquisitions file", error=FaceriskError, dtype={"subject_id": str}, keep_default_na=False,
+                   na_values=["", "NA"])
     if acq.empty:
         raise FaceriskError(f"{path}: no rows (the file has a header only)")
     ok = acq["ok"].astype(str).str.lower().map({"true": True, "1": True, "false": False, "0": False})

@@ -21,7 +21,7 @@ from harness.compare.visits import POLICIES, similarity, visit_scores
 from harness.config import RunConfig
 from harness.data.video import frames as read_frames
 from harness.detect.track import frontalness, quality, sharpness, track
-from harness.errors import DatasetError, not_utf8
+from harness.errors import DatasetError
 from harness.metrics import Threshold, clopper_pearson, make_thresholds
 from harness.metrics.groups import group_labels
 
@@ -105,19 +105,11 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     Refused with the row named: not UTF-8, empty, missing columns, a clip listed twice (its rates would
     count twice), an empty subject id.
     """
+    from harness.data.tables import read_csv
+
     p = Path(path)
-    if not p.is_file():
-        raise DatasetError(f"{p}: labels file not found")
-    try:
-        labels = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DatasetError(not_utf8(p)) from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise DatasetError(f"{p}: cannot read as CSV ({exc}); expected columns clip, subject_id") from None
-    labels.columns = [c.strip() for c in labels.columns]
-    missing = [c for c in ("clip", "subject_id") if c not in labels.columns]
-    if missing:
-        raise DatasetError(f"{p}: missing column(s) {', '.join(missing)} (columns clip, subject_id, attributes...)")
+    labels = read_csv(p, "a labels file (columns clip, subject_id, attributes...)", required=("clip", "subject_id"),
+                      what="labels file", dtype=str, keep_default_na=False)
     if labels.empty:
         raise DatasetError(f"{p}: no rows (the file has a header only)")
     labels["clip"] = labels["clip"].str.strip().map(lambda c: Path(c).name)

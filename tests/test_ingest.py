@@ -145,8 +145,9 @@ def test_ingest_cli(clips, data_home, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "cannot read as CSV"),
+    (b"", "empty (no header line); write a labels file"),
     (b"clip,subject_id\n", "header only"),
+    (b"clip,subject_id,clip\na.mp4,001,b.mp4\n", "column(s) 'clip' appear more than once in the header"),
     (b"clip,who\na.mp4,001\n", "missing column(s) subject_id"),
     (b"clip,subject_id\na.mp4,001\nsub/a.mp4,004\n", "rows 2, 3: clip 'a.mp4' is listed more than once"),
     (b"clip,subject_id\na.mp4,\n", "row 2: empty subject_id"),

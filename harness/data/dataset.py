@@ -17,7 +17,8 @@ import platformdirs
 
 from harness.data.cards import Card
 from harness.data.images import load_rgb, sha256_file
-from harness.errors import DatasetError, ImageError, not_utf8
+from harness.data.tables import read_csv
+from harness.errors import DatasetError, ImageError
 
 MISSING = {"", "NA", "N/A", "NaN", "nan", "null", "None"}
 DEFAULT_PROTOCOL_COLUMNS = ("expression", "split", "session", "pose", "illumination", "capture")
@@ -88,21 +89,8 @@ def read_metadata(root: Path) -> pd.DataFrame:
             f"{csv}: metadata.csv not found; a dataset is a folder with metadata.csv "
             "(columns image, subject_id, attributes...) and the images it names"
         )
-    try:
-        frame = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8")
-        header = next(iter(pd.read_csv(csv, dtype=str, header=None, nrows=1, encoding="utf-8").itertuples(
-            index=False)), ())
-    except UnicodeDecodeError:
-        raise DatasetError(not_utf8(csv)) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DatasetError(f"{csv}: cannot parse as CSV ({exc}); it must be comma-separated text with a header "
-                           "line (image,subject_id,attributes...) and one row per image") from None
-    names = [str(c).strip() for c in header]
-    dups = sorted({c for c in names if names.count(c) > 1})
-    if dups:  # pandas would silently rename the second one 'gender.1'
-        raise DatasetError(f"{csv}: column(s) {', '.join(map(repr, dups))} appear more than once in the header; "
-                           "keep one of each")
-    frame.columns = [c.strip() for c in frame.columns]
+    frame = read_csv(csv, "a metadata.csv (a header line image,subject_id,attributes... and one row per image)",
+                     what="metadata.csv", dtype=str, keep_default_na=False)
     for col in frame.columns:
         frame[col] = frame[col].str.strip()
         frame.loc[frame[col].isin(MISSING), col] = pd.NA

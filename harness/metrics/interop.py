@@ -46,17 +46,12 @@ def read_scores(path: str | Path, score: str) -> pd.DataFrame:
     from harness.errors import DatasetError
     from harness.metrics.rates import to_similarity
 
+    from harness.data.tables import read_csv
+
     p = Path(path)
-    if not p.is_file():
-        raise DatasetError(f"{p}: score file not found")
-    try:
-        frame = pd.read_csv(p, dtype={"enrol_subject": str, "probe_subject": str}, keep_default_na=False,
-                            na_values=["", "NA"])
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DatasetError(f"{p}: cannot parse as CSV ({exc})") from None
-    missing = [c for c in (*REQUIRED, score) if c not in frame.columns]
-    if missing:
-        raise DatasetError(f"{p}: missing column(s) {', '.join(missing)} (a run's pairs.csv has them all)")
+    frame = read_csv(p, "a run's pairs.csv (enrol_subject, probe_subject, genuine, the score column)",
+                     required=(*REQUIRED, score), what="score file",
+                     dtype={"enrol_subject": str, "probe_subject": str}, keep_default_na=False, na_values=["", "NA"])
     g = frame["genuine"]
     if g.dtype != bool:
         mapped = g.astype(str).str.lower().map({"true": True, "1": True, "false": False, "0": False})
@@ -88,9 +83,11 @@ def _check_pairs(frame: pd.DataFrame, values: np.ndarray, score: str, p: Path) -
     for col in ("enrol_subject", "probe_subject"):
         empty = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
         if empty.any():
-            raise DatasetError(f"{p}: row {row(empty)}: empty {col}")
+            raise DatasetError(f"{p}: row {row(empty)}: empty {col}; every pair must name both people (fill it in "
+                               "or remove the row)")
     if not np.isfinite(values).all():
-        raise DatasetError(f"{p}: row {row(~np.isfinite(values))}: {score} is not finite ({values[~np.isfinite(values)][0]})")
+        raise DatasetError(f"{p}: row {row(~np.isfinite(values))}: {score} is not finite "
+                           f"({values[~np.isfinite(values)][0]}); every pair needs a finite score: fix or remove the row")
     if score == "euclidean" and (values < 0).any():
         raise DatasetError(f"{p}: row {row(values < 0)}: a euclidean distance cannot be negative "
                            f"({values[values < 0][0]}); is the column a similarity? use --score score")
@@ -109,8 +106,9 @@ def _check_pairs(frame: pd.DataFrame, values: np.ndarray, score: str, p: Path) -
         raise DatasetError(f"{p}: row {row(dup)}: the pair {' / '.join(str(frame[k].iloc[row(dup) - 2]) for k in keys)} "
                            "is listed more than once; keep one row per pair")
     if gen.all() or not gen.any():
+        need = "impostor" if gen.all() else "genuine"
         raise DatasetError(f"{p}: only {'genuine' if gen.all() else 'impostor'} pairs; false match and false "
-                           "non-match rates need both")
+                           f"non-match rates need both: add the {need} pairs (genuine={str(need == 'genuine').lower()})")
 
 
 def acquisitions_from_pairs(pairs: pd.DataFrame, attrs: Sequence[str]) -> pd.DataFrame:

@@ -1,10 +1,12 @@
 """Score files read by 'facerisk metrics': every malformed file is one clear error, never a silent wrong rate."""
 
+import re
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
+
 import pytest
 
 from harness.errors import DatasetError
@@ -70,7 +72,7 @@ def test_metrics_without_acquisitions_reads_banded_columns(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (None, "acquisitions file not found"),
-    ("", "cannot parse"),
+    ("", "empty (no header line); write a run's acquisitions.csv"),
     ("role,subject_id,ok\n", "header only"),
     ("role,ok\nprobe,true\n", "missing column(s) subject_id"),
     ("role,subject_id,ok\nprobe,s1,perhaps\n", "row 2: ok must be"),
@@ -87,6 +89,28 @@ def test_bad_acquisitions_files_are_one_line_errors(tmp_path, content, message):
     r = cli("metrics", str(scores), "--acquisitions", str(acq), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("mutate, message", [
+    # a repeated header: pandas reads the first 'euclidean' and renames the second 'euclidean.1', silently
+    (lambda text: text.replace("euclidean", "genuine", 1), "'genuine' appear more than once in the header; keep one"),
+    (lambda text: "", "empty (no header line); write a run's pairs.csv"),
+    (lambda text: text.replace("genuine", "match", 1), "missing column(s) genuine; add them"),
+    (lambda text: text.encode("utf-16").decode("latin-1"), "not UTF-8 text (UTF-16); re-save it as UTF-8"),
+])
+def test_score_file_form_errors_say_what_to_do(tmp_path, mutate, message):
+    p = write(tmp_path, pairs_frame())
+    p.write_bytes(mutate(p.read_text()).encode("latin-1"))
+    with pytest.raises(DatasetError, match=re.escape(message)):
+        read_scores(p, "euclidean")
+
+
+def test_one_sided_score_files_say_which_pairs_to_add(tmp_path):
+    f = pairs_frame()
+    with pytest.raises(DatasetError, match=r"only genuine pairs; .* add the impostor pairs \(genuine=false\)"):
+        read_scores(write(tmp_path, f[f["genuine"]]), "euclidean")
+    with pytest.raises(DatasetError, match=r"only impostor pairs; .* add the genuine pairs \(genuine=true\)"):
+        read_scores(write(tmp_path, f[~f["genuine"]]), "euclidean")
 
 
 def test_a_duplicated_pair_is_refused_not_counted_twice(tmp_path):
