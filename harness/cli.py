@@ -103,19 +103,6 @@ def _add_ingest(sub) -> None:
     p.add_argument("--quiet", "-q", action="store_true")
 
 
-def _check_out_folder(final, flag: str):
-    """An output folder that may be written: absent, or an earlier facerisk output (never a user's folder),
-    with a writable parent. Checked before any work, so a mistake costs seconds."""
-    from harness.rundir import RUN_MARKERS, check_writable
-
-    if final.exists() or final.is_symlink():
-        if final.is_symlink() or not final.is_dir() or not any((final / m).is_file() for m in RUN_MARKERS):
-            raise FaceriskError(f"{final} exists and is not a facerisk output folder; it is left untouched: choose "
-                                f"another {flag}")
-    check_writable(final.parent, flag, f"{flag} DIR")
-    return final
-
-
 def _ingest(args) -> int:
     import os
     from pathlib import Path
@@ -141,7 +128,9 @@ def _ingest(args) -> int:
     for clip in args.clips:
         if not os.path.isfile(clip):
             raise FaceriskError(f"{clip}: clip not found (or not a file); give the path of a video file")
-    out = _check_out_folder(Path(args.out or Path(cfg.reports_dir) / "ingest"), "--out")
+    from harness.rundir import check_out_folder
+
+    out = check_out_folder(Path(args.out or Path(cfg.reports_dir) / "ingest"), "--out")
     from harness.cache import AcquisitionCache
     from harness.ingest import ingest, read_labels, write
 

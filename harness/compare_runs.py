@@ -166,7 +166,9 @@ def compare(a: RunData, b: RunData, thresholds: Optional[list[dict]] = None, sco
         notes.append(f"{len(left_out)} people used to calibrate a model (or excluded) are left out of both runs")
     subjects = pd.Index([s for s in common if s not in set(left_out)], name="subject_id")
     if len(subjects) < 2:
-        raise FaceriskError("fewer than two people are common to both runs; compare runs of the same dataset")
+        why = (f" once the {len(left_out)} excluded or calibration people are left out" if left_out else "")
+        raise FaceriskError(f"fewer than two people are common to both runs{why}; give two runs of the same dataset"
+                            + (" and exclude fewer subjects (--exclude-subjects)" if exclude else ""))
     subj = _subject_table(a.acquisitions, slices, bins)
     t_vals = np.array([float(t["value"]) for t in thresholds])
     t_ids = [str(t["id"]) for t in thresholds]
@@ -341,16 +343,19 @@ def main(args) -> int:
     """Run ``facerisk compare`` (parsed by :mod:`harness.compare_cli`)."""
     if args.replicates < 100:
         raise FaceriskError("--replicates must be at least 100 for percentile intervals")
+    from harness.rundir import check_out_folder
+
     a, b = load_run(args.run_a, args.reports_dir), load_run(args.run_b, args.reports_dir)
+    out = check_out_folder(Path(args.out) if args.out else Path(args.reports_dir) / f"compare_{a.name}_vs_{b.name}",
+                           "--out")
     ma = ((a.results.get("provenance") or {}).get("dataset") or {}).get("manifest_sha256")
     mb = ((b.results.get("provenance") or {}).get("dataset") or {}).get("manifest_sha256")
     if ma and mb and ma != mb:
-        raise FaceriskError(f"{a.root} and {b.root} ran on different data (dataset manifests differ); compare runs "
-                            "of the same dataset")
+        raise FaceriskError(f"{a.root} and {b.root} ran on different data (dataset manifests differ); give two "
+                            "runs of the same dataset")
     conf = ((a.results.get("provenance") or {}).get("config") or {}).get("metrics", {}).get("confidence", 0.95)
     table, summary = compare(a, b, replicates=args.replicates, seed=args.seed, confidence=conf,
                              exclude=[str(s) for s in args.exclude_subjects])
-    out = Path(args.out) if args.out else Path(args.reports_dir) / f"compare_{a.name}_vs_{b.name}"
     write(table, summary, a, b, out)
     overall = table[(table["slice"] == "all")]
     for tid in [str(t["id"]) for t in summary["thresholds"]]:

@@ -22,7 +22,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 #: Free space below which a reports folder is refused before the run starts (a report is a few MB).
 MIN_FREE_BYTES = 8 * 1024 * 1024
 #: Files that mark a folder as a facerisk output that may be replaced by a rerun of the same name.
-RUN_MARKERS = ("results.json", "metrics.json", "ingest.json")
+RUN_MARKERS = ("results.json", "metrics.json", "ingest.json", "compare.json")
 
 
 def validate_name(name: str, where: str = "name") -> str:
@@ -74,6 +74,18 @@ def run_dir(reports_dir: str | Path, name: str) -> Path:
         if not final.is_dir() or not any((final / m).is_file() for m in RUN_MARKERS):
             raise ConfigError(f"{final} exists and is not a facerisk run directory; it is left untouched: "
                               "choose another --name or --reports-dir")
+    return final
+
+
+def check_out_folder(final: Path, flag: str) -> Path:
+    """An output folder that may be written: absent, or an earlier facerisk output (never a user's folder),
+    with a writable parent. Checked before any work, so a mistake costs seconds."""
+    final = Path(final)
+    if final.exists() or final.is_symlink():
+        if final.is_symlink() or not final.is_dir() or not any((final / m).is_file() for m in RUN_MARKERS):
+            raise ConfigError(f"{final} exists and is not a facerisk output folder; it is left untouched: choose "
+                              f"another {flag}")
+    check_writable(final.parent, flag, f"{flag} DIR")
     return final
 
 

@@ -145,3 +145,35 @@ def test_replicates_outside_the_range_are_refused_before_any_work(tmp_path, caps
     err = capsys.readouterr().err
     assert f"--replicates {n}: must be from 100 (percentile intervals) to 100,000" in err and err.count("\n") == 1
     assert time.perf_counter() - t0 < 5
+
+
+def test_out_over_a_users_folder_is_refused_and_left_untouched(tmp_path, capsys):
+    """Hostile re-test: compare --out an existing non-facerisk folder wrote into it, exit 0."""
+    from harness.cli import main
+
+    a = _write(_run("fp32"), tmp_path / "fp32")
+    b = _write(_run("int8"), tmp_path / "int8")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("x")
+    assert main(["compare", str(a), str(b), "--out", str(mine), "--replicates", "100"]) == 2
+    err = capsys.readouterr().err
+    assert f"{mine} exists and is not a facerisk output folder; it is left untouched: choose another --out" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    # an earlier compare output is replaced
+    out = tmp_path / "cmp"
+    assert main(["compare", str(a), str(b), "--out", str(out), "--replicates", "100"]) == 0
+    assert main(["compare", str(a), str(b), "--out", str(out), "--replicates", "100"]) == 0
+
+
+def test_excluding_everyone_says_so(tmp_path, capsys):
+    from harness.cli import main
+
+    a = _write(_run("fp32"), tmp_path / "fp32")
+    b = _write(_run("int8"), tmp_path / "int8")
+    people = sorted(set(_run("fp32").acquisitions["subject_id"]))
+    assert main(["compare", str(a), str(b), "--replicates", "100", "--reports-dir", str(tmp_path),
+                 "--exclude-subjects", *people]) == 2
+    err = capsys.readouterr().err
+    assert f"once the {len(people)} excluded or calibration people are left out" in err
+    assert "exclude fewer subjects (--exclude-subjects)" in err and err.count("\n") == 1

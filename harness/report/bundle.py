@@ -236,9 +236,14 @@ def recompute_tables(pairs_csv: bytes, acq_csv: Optional[bytes], results: dict,
     m = cfg.metrics
     import tempfile
 
+    from harness.errors import DatasetError
+
     with tempfile.TemporaryDirectory(prefix="facerisk-verify-") as d:
         (Path(d) / "pairs.csv").write_bytes(pairs_csv)
-        pairs = read_scores(Path(d) / "pairs.csv", m.score)
+        try:
+            pairs = read_scores(Path(d) / "pairs.csv", m.score)
+        except DatasetError as exc:  # a changed score file is a verification finding (exit 1), not bad input
+            raise ValueError(str(exc).replace(str(Path(d) / "pairs.csv") + ": ", "")) from None
     warns: list[str] = []
     if acq_csv is not None:
         acq = pd.read_csv(io.BytesIO(acq_csv), dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])

@@ -91,6 +91,28 @@ def test_a_recomputed_difference_is_reported_by_cell(bundled, tmp_path):
     assert any("report.html" in p and "fingerprint" in p for p in v.problems)
 
 
+def test_an_edited_score_file_that_no_longer_parses_is_a_finding_not_bad_input(bundled, tmp_path):
+    """Hostile re-test: a bundle folder whose pairs.csv was edited (a genuine pair flipped) made verify exit 2
+    with a message naming a temporary file; it is a verification failure naming run/pairs.csv."""
+    folder = tmp_path / "x"
+    zipfile.ZipFile(bundled).extractall(folder)
+    pairs = folder / "run" / "pairs.csv"
+    lines = pairs.read_text().splitlines()
+    col = lines[0].split(",").index("genuine")
+    for i, line in enumerate(lines[1:], 1):
+        cells = line.split(",")
+        if cells[col] == "True":
+            cells[col] = "False"
+            lines[i] = ",".join(cells)
+            break
+    pairs.write_text("\n".join(lines) + "\n")
+    v = b.verify(folder)
+    assert not v.ok
+    assert any(p.startswith("run/pairs.csv: sha256") for p in v.problems), v.problems
+    assert any(p.startswith("run/pairs.csv: tables could not be recomputed (row ") and "facerisk-verify-" not in p
+               for p in v.problems), v.problems
+
+
 def test_diff_lists_exactly_the_changed_settings(real_run, tmp_path):
     res, out, cfg = real_run
     a = json.loads((out / "results.json").read_text())
