@@ -136,6 +136,12 @@ def _ingest(args) -> int:
 
     AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache).check_writable()
     labels = read_labels(args.labels) if args.labels else None
+    if labels is not None:  # every clip given needs its visitor, or its visits would be scored as nobody's
+        unlabelled = [Path(c).name for c in args.clips if Path(c).name not in set(labels["clip"])]
+        if unlabelled:
+            more = f" (and {len(unlabelled) - 1} more)" if len(unlabelled) > 1 else ""
+            raise FaceriskError(f"{args.labels}: no row for clip {unlabelled[0]!r}{more}; add a row clip,subject_id "
+                                "for every clip given, or leave the clip out")
     res = ingest(args.clips, cfg, labels, every=args.every)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:

@@ -118,7 +118,7 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     if dup.any():
         rows = ", ".join(str(i + 2) for i in np.flatnonzero(dup.to_numpy())[:6])
         raise DatasetError(f"{p}: rows {rows}: clip {labels.loc[dup, 'clip'].iloc[0]!r} is listed more than once; "
-                           "one row per clip (its visits would otherwise be counted twice)")
+                           "keep one row per clip (its visits would otherwise be counted twice)")
     empty = labels["subject_id"] == ""
     if empty.any():
         raise DatasetError(f"{p}: row {int(np.flatnonzero(empty.to_numpy())[0]) + 2}: empty subject_id")
@@ -224,7 +224,7 @@ def ingest(clips: Sequence[str | Path], cfg: RunConfig, labels: Optional[pd.Data
     if labels is not None:
         for c in clips_df["clip"]:
             if c not in label_of:
-                raise DatasetError(f"labels: no row for clip {c!r} (columns clip, subject_id)")
+                raise DatasetError(f"labels: no row for clip {c!r}; add a row clip,subject_id for it")
     rates = _rates(comp_df[comp_df["visitor"].notna()], thresholds, attrs, m.confidence) \
         if labels is not None and len(comp_df) else pd.DataFrame()
     return IngestResult(frames_df, pd.DataFrame(visit_rows), comp_df, rates, clips_df, thresholds)

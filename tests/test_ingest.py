@@ -219,3 +219,22 @@ def test_ingest_without_pyav_fails_before_the_gallery_is_acquired(tmp_path):
     assert r.returncode == 2 and "'av'" in r.stderr and "pip install 'av'" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
     assert not (tmp_path / "cache").exists() and not (tmp_path / "o").exists() and not (tmp_path / "home").exists()
+
+
+def test_a_clip_without_a_labels_row_is_refused_before_the_gallery_is_acquired(tmp_path, capsys):
+    """Hostile re-test: the missing label was found only after the gallery and every clip were processed, and the
+    message named neither the labels file nor the fix."""
+    import time
+
+    from harness.cli import main
+
+    (tmp_path / "a.mp4").write_bytes(b"not decoded: the check comes first")
+    (tmp_path / "who.csv").write_text("clip,subject_id\nother.mp4,001\n")
+    t0 = time.perf_counter()
+    rc = main(["ingest", str(tmp_path / "a.mp4"), "--labels", str(tmp_path / "who.csv"), "--out", str(tmp_path / "o"),
+               "--cache-dir", str(tmp_path / "cache"), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert f"{tmp_path / 'who.csv'}: no row for clip 'a.mp4'; add a row clip,subject_id for every clip given" in err
+    assert time.perf_counter() - t0 < 10
+    assert not any((tmp_path / "cache").rglob("*.npz"))  # nothing acquired
