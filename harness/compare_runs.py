@@ -65,12 +65,17 @@ def load_run(path: str | Path, reports_dir: str | Path = "reports") -> RunData:
         results = json.loads((p / "results.json").read_text(encoding="utf-8"))
     except ValueError as exc:
         raise FaceriskError(f"{p / 'results.json'}: not valid JSON ({exc}); re-run 'facerisk run'") from None
-    pairs = pd.read_csv(p / "pairs.csv", dtype={"enrol_subject": str, "probe_subject": str},
-                        keep_default_na=False, na_values=["", "NA"])
-    acq = pd.read_csv(p / "acquisitions.csv", dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])
-    for col, frame, f in (("genuine", pairs, "pairs.csv"), ("ok", acq, "acquisitions.csv")):
-        if col not in frame.columns:
-            raise FaceriskError(f"{p / f}: no {col!r} column; re-run 'facerisk run' to rewrite it")
+    if not isinstance(results, dict) or not isinstance(results.get("thresholds"), list):
+        raise FaceriskError(f"{p / 'results.json'}: not a facerisk results file (no thresholds list); re-run "
+                            "'facerisk run' to rewrite it")
+    from harness.data.tables import read_csv
+
+    form = "the file 'facerisk run' writes (re-run it to rewrite the file)"
+    pairs = read_csv(p / "pairs.csv", form, required=("genuine", "enrol_subject", "probe_subject"), error=FaceriskError,
+                     dtype={"enrol_subject": str, "probe_subject": str}, keep_default_na=False, na_values=["", "NA"])
+    acq = read_csv(p / "acquisitions.csv", form, required=("ok", "subject_id"), error=FaceriskError,
+                   dtype={"subject_id": str}, keep_default_na=False, na_values=["", "NA"])
+    for col, frame in (("genuine", pairs), ("ok", acq)):
         frame[col] = frame[col].astype(str).str.lower().isin(["true", "1"])
     return RunData(results.get("run_name") or p.name, pairs, acq, results, p)
 

@@ -177,3 +177,19 @@ def test_excluding_everyone_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"once the {len(people)} excluded or calibration people are left out" in err
     assert "exclude fewer subjects (--exclude-subjects)" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda r: (r / "results.json").write_text("[1, 2]"), "results.json: not a facerisk results file"),
+    (lambda r: (r / "pairs.csv").write_text("x\n1\n"), "pairs.csv: missing column(s) genuine, enrol_subject"),
+    (lambda r: (r / "acquisitions.csv").write_bytes(b""), "acquisitions.csv: empty (no header line)"),
+])
+def test_a_damaged_run_folder_is_one_line_naming_the_file(tmp_path, capsys, damage, message):
+    from harness.cli import main
+
+    a = _write(_run("fp32"), tmp_path / "fp32")
+    b = _write(_run("int8"), tmp_path / "int8")
+    damage(b)
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp"), "--replicates", "100"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "re-run" in err

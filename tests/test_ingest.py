@@ -145,7 +145,7 @@ def test_ingest_cli(clips, data_home, tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (b"", "empty (no header line); write a labels file"),
+    (b"", "empty (no header line); it must be a labels file"),
     (b"clip,subject_id\n", "header only"),
     (b"clip,subject_id,clip\na.mp4,001,b.mp4\n", "column(s) 'clip' appear more than once in the header"),
     (b"clip,who\na.mp4,001\n", "missing column(s) subject_id"),

@@ -51,7 +51,7 @@ def read_csv(path: str | Path, form: str, required: Sequence[str] = (), what: st
     except UnicodeDecodeError:
         raise error(not_utf8(p)) from None
     except pd.errors.EmptyDataError:
-        raise error(f"{p}: empty (no header line); write {form} with its header line") from None
+        raise error(f"{p}: empty (no header line); it must be {form}") from None
     except pd.errors.ParserError as exc:
         raise error(f"{p}: cannot parse as CSV ({exc}); it must be comma-separated text like {form}") from None
     names = [str(c).strip() for c in header]

@@ -62,7 +62,7 @@ SYSCALLS = ("open,openat,creat,mkdir,mkdirat,rename,renameat,renameat2,unlink,un
 #: Words of which an error line must contain one: it says what to do, not only what went wrong.
 FIX_WORDS = re.compile(r"\b(use|set|choose|pass|must|expected|expect|re-?save|remove|give|write|need|needs|keep|fill|"
                        r"restore|free|save|edit|drop|lower|raise|re-?export|re-?download|"
-                       r"try|fix|install|check|rerun|make|delete|rename|add|one of|at most|at least|between|"
+                       r"try|fix|install|check|re-?run|make|delete|rename|add|one of|at most|at least|between|"
                        r"should|only|e\.g\.|not (?:a|an|one|found|UTF-8|valid|writable)|refused|"
                        r"no (?:such|rows|image|column))\b|--\w", re.I)
 #: Paths a process may always touch: kernel interfaces and the interpreter's bytecode cache.

@@ -72,7 +72,7 @@ def test_metrics_without_acquisitions_reads_banded_columns(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     (None, "acquisitions file not found"),
-    ("", "empty (no header line); write a run's acquisitions.csv"),
+    ("", "empty (no header line); it must be a run's acquisitions.csv"),
     ("role,subject_id,ok\n", "header only"),
     ("role,ok\nprobe,true\n", "missing column(s) subject_id"),
     ("role,subject_id,ok\nprobe,s1,perhaps\n", "row 2: ok must be"),
@@ -94,7 +94,7 @@ def test_bad_acquisitions_files_are_one_line_errors(tmp_path, content, message):
 @pytest.mark.parametrize("mutate, message", [
     # a repeated header: pandas reads the first 'euclidean' and renames the second 'euclidean.1', silently
     (lambda text: text.replace("euclidean", "genuine", 1), "'genuine' appear more than once in the header; keep one"),
-    (lambda text: "", "empty (no header line); write a run's pairs.csv"),
+    (lambda text: "", "empty (no header line); it must be a run's pairs.csv"),
     (lambda text: text.replace("genuine", "match", 1), "missing column(s) genuine; add them"),
     (lambda text: text.encode("utf-16").decode("latin-1"), "not UTF-8 text (UTF-16); re-save it as UTF-8"),
 ])
