@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests._proc import descendants
+
 pytest.importorskip("distributed", reason="dask.distributed not installed (pip install 'facerisk[dask]')")
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -138,24 +140,6 @@ def test_a_worker_killed_mid_run_loses_nothing_and_counts_nothing_twice(cluster,
     _same_outputs(tmp_path / "reports" / "killed", real_run[1])
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` (children, theirs, ...), from /proc."""
-    parent: dict[int, int] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                parent[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        out.update(kids)
-        todo.extend(kids)
-    return out
-
-
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -194,14 +178,14 @@ def test_sigterm_of_a_local_cluster_run_exits_143_with_one_line_and_leaves_no_pr
                    else len(list((tmp_path / "cache").rglob("*.npz"))) >= 3):  # the workers' own cache entries
             assert proc.poll() is None, proc.communicate()
             assert time.time() - t0 < 300, "no progress"
-            tree |= _descendants(proc.pid)
+            tree |= descendants(proc.pid)
             time.sleep(0.05)
         if moment == "workers at work":
-            tree |= _descendants(proc.pid)
+            tree |= descendants(proc.pid)
             assert len(tree) >= 2, tree  # the two worker processes (and whatever else the cluster started)
         proc.send_signal(signal.SIGTERM)
         for _ in range(20):  # processes the cluster was starting when the signal came
-            tree |= _descendants(proc.pid)
+            tree |= descendants(proc.pid)
             time.sleep(0.05)
         out, err = proc.communicate(timeout=90)
         assert proc.returncode == 143, err

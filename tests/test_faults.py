@@ -16,20 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests._proc import children
+
 pytestmark = pytest.mark.realdata
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(d.name))
-    return out
 
 
 def _alive(pid: int) -> bool:
@@ -48,10 +37,10 @@ def _start(args, **kw):
 def _wait_for_workers(proc, n=2, timeout=90.0) -> list[int]:
     t0 = time.time()
     while time.time() - t0 < timeout:
-        kids = _children(proc.pid)
+        kids = children(proc.pid)
         if len(kids) >= n:
             time.sleep(1.0)  # let them start on images
-            return _children(proc.pid)
+            return children(proc.pid)
         if proc.poll() is not None:
             pytest.fail(f"run ended before its workers started: {proc.communicate()}")
         time.sleep(0.1)

@@ -4,8 +4,8 @@ Where the pins come from, first found wins:
 
 1. ``.facerisk-manifest.json``, written by ``facerisk datasets fetch`` beside the files it built: the sha256
    of metadata.csv and every image as downloaded (each image verified against the card on the way in).
-2. ``SHA256SUMS`` in the folder (``sha256sum`` format; paths relative to the folder or to its ``images/``),
-   as a curated local copy ships it.
+2. ``SHA256SUMS`` in the folder or in its ``images/`` (``sha256sum`` format; paths relative to the folder
+   or to its ``images/``), as a curated local copy ships it (``cd images && sha256sum * > SHA256SUMS``).
 3. Nothing: the copy is *unverified*, which is said in the run's provenance and warnings.
 
 Every run already hashes every file (the hashes key the acquisition cache), so the check is a full
@@ -57,9 +57,9 @@ def pins(root: Path) -> tuple[str, dict[str, str]]:
             return MANIFEST, {str(k): str(v) for k, v in doc["sha256"].items()}
         except (ValueError, KeyError, TypeError, AttributeError):
             raise DatasetError(f"{m}: damaged fetch manifest; re-fetch the data set or delete the file") from None
-    s = root / SUMS
-    if s.is_file():
-        return SUMS, _read_sums(s, root)
+    for s in (root / SUMS, root / "images" / SUMS):
+        if s.is_file():
+            return str(s.relative_to(root)), _read_sums(s, root)
     return "", {}
 
 
@@ -72,8 +72,8 @@ def check(root: Path, manifest: list[tuple[str, str]], allow_modified: bool = Fa
     source, pinned = pins(root)
     if not source:
         return {"status": "unverified", "source": None, "n_pinned": 0, "changed": [], "unpinned": len(manifest),
-                "note": f"no {MANIFEST} (written by 'facerisk datasets fetch') or {SUMS} in {root}: the files "
-                        "cannot be checked against a pinned copy"}
+                "note": f"no {MANIFEST} (written by 'facerisk datasets fetch') or {SUMS} in {root} or its "
+                        "images/: the files cannot be checked against a pinned copy"}
     changed = [rel for rel, sha in manifest if rel in pinned and pinned[rel] != sha]
     unpinned = [rel for rel, _ in manifest if rel not in pinned]
     if changed and not allow_modified:

@@ -18,6 +18,18 @@ def test_sums_file_paths_relative_to_images_are_understood(tmp_path):
     assert source == "SHA256SUMS" and pins == {"images/a.jpg": hashlib.sha256(b"a").hexdigest()}
 
 
+def test_a_sums_file_inside_images_pins_the_set_and_a_change_is_refused(tmp_path):
+    """Hostile re-test: `cd images && sha256sum * > SHA256SUMS` pinned nothing, so a replaced probe ran, exit 0."""
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.jpg").write_bytes(b"a")
+    (tmp_path / "images" / "SHA256SUMS").write_text(f"{hashlib.sha256(b'a').hexdigest()}  a.jpg\n")
+    source, pins = integrity.pins(tmp_path)
+    assert source == "images/SHA256SUMS" and pins == {"images/a.jpg": hashlib.sha256(b"a").hexdigest()}
+    assert integrity.check(tmp_path, [("images/a.jpg", hashlib.sha256(b"a").hexdigest())])["status"] == "verified"
+    with pytest.raises(DatasetError, match=r"images/a.jpg: changed since it was pinned in .*images/SHA256SUMS"):
+        integrity.check(tmp_path, [("images/a.jpg", hashlib.sha256(b"b").hexdigest())])
+
+
 def test_a_malformed_sums_file_is_named(tmp_path):
     (tmp_path / "SHA256SUMS").write_text("not a checksum line\n")
     with pytest.raises(DatasetError, match="SHA256SUMS: line 1"):

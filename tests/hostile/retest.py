@@ -51,6 +51,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # run as a script: the repository's tests package holds the shared /proc helpers
+from tests._proc import children  # noqa: E402
 CLI = Path(os.environ.get("FACERISK_CLI") or REPO / ".venv" / "bin" / "facerisk")
 PY = CLI.parent / "python"
 DATA_HOME = Path(os.environ.get("FACERISK_DATA_HOME") or REPO.parent / "shared" / "datasets")
@@ -193,19 +195,6 @@ class Base:
 
 
 # ------------------------------------------------------------------------------------- process running
-def _proc_children(pid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(d.name))
-    return out
-
-
 def _marked(marker: str) -> list[int]:
     """Live processes whose environment carries the attempt marker (every descendant inherits it)."""
     needle = f"FACERISK_HOSTILE_ATTEMPT={marker}\0".encode()
@@ -254,7 +243,7 @@ class Proc:
         """The facerisk process (strace's child)."""
         t0 = time.time()
         while self._pid is None and time.time() - t0 < timeout and self.p.poll() is None:
-            kids = _proc_children(self.p.pid)
+            kids = children(self.p.pid)
             if kids:
                 self._pid = kids[0]
             else:
