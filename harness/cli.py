@@ -9,7 +9,6 @@ import argparse
 import logging
 import shutil
 import sys
-import tempfile
 from typing import Optional
 
 from harness import __version__
@@ -128,7 +127,7 @@ def _ingest(args) -> int:
     for clip in args.clips:
         if not os.path.isfile(clip):
             raise FaceriskError(f"{clip}: clip not found (or not a file); give the path of a video file")
-    from harness.rundir import check_out_folder
+    from harness.rundir import check_out_folder, staging_dir
 
     out = check_out_folder(Path(args.out or Path(cfg.reports_dir) / "ingest"), "--out")
     from harness.cache import AcquisitionCache
@@ -143,7 +142,7 @@ def _ingest(args) -> int:
             raise FaceriskError(f"{args.labels}: no row for clip {unlabelled[0]!r}{more}; add a row clip,subject_id "
                                 "for every clip given, or leave the clip out")
     res = ingest(args.clips, cfg, labels, every=args.every)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    tmp = staging_dir(out.parent, out.name)
     try:
         write(res, tmp)
         _replace_dir(tmp, out)  # whole or not at all, and only over an earlier ingest output
@@ -403,7 +402,9 @@ def _metrics(args) -> int:
     from harness.rundir import check_writable
 
     check_writable(out.parent, "--out", "--out DIR")
-    final, out = out, Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    from harness.rundir import staging_dir
+
+    final, out = out, staging_dir(out.parent, out.name)
     try:
         files = write_tables(a, out)
         doc = _clean({"input": {"scores": str(args.scores), "sha256": sha256_file(args.scores), "score": column,

@@ -10,6 +10,7 @@ Folders are checked before any model work, so a mistake costs seconds, not a who
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import re
 import shutil
@@ -87,6 +88,33 @@ def check_out_folder(final: Path, flag: str) -> Path:
                               f"another {flag}")
     check_writable(final.parent, flag, f"{flag} DIR")
     return final
+
+
+def staging_dir(parent: Path, name: str) -> Path:
+    """A hidden temporary folder ``parent/.name.pidN.XXXX`` where an output is assembled before its rename.
+
+    Its name records the process that owns it: a staging folder left by a process that is gone (kill -9,
+    power cut) is removed here, so killed runs do not leave hidden folders piling up; a live run's is left
+    alone. (In the name, not in a file inside, so nothing extra is hashed into the output.)
+    """
+    parent = Path(parent)
+    for old in parent.glob(f".{glob.escape(name)}.pid*"):
+        m = re.fullmatch(rf"\.{re.escape(name)}\.pid(\d+)\..+", old.name)
+        if m and old.is_dir() and not old.is_symlink() and not _alive(int(m.group(1))):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=parent, prefix=f".{name}.pid{os.getpid()}."))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 def preflight(cfg) -> Path:

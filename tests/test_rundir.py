@@ -82,3 +82,25 @@ def test_cli_refuses_a_name_from_a_config_file_too(tmp_path):
     (tmp_path / "c.yaml").write_text("name: ../escape\n")
     r = _cli("run", "--config", str(tmp_path / "c.yaml"), "--reports-dir", str(tmp_path / "r"), "-q", cwd=tmp_path)
     assert r.returncode == 2 and "'../escape' is not a valid run name" in r.stderr
+
+
+def test_staging_removes_what_a_killed_run_left_and_nothing_else(tmp_path):
+    """Hostile re-test: kill -9 during report writing left reports/.r.XXXX behind, and every later run added one."""
+    import os
+    import subprocess
+    import sys
+
+    from harness.rundir import staging_dir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    stale = tmp_path / f".r.pid{dead_pid}.abc123"
+    live = tmp_path / f".r.pid{os.getppid()}.def456"  # a live process (pytest's parent)
+    foreign = tmp_path / ".r.xyz"  # not named by facerisk's staging: left alone
+    other = tmp_path / f".rr.pid{dead_pid}.abc"  # another run's name
+    for d in (stale, live, foreign, other):
+        d.mkdir()
+        (d / "results.json").write_text("{}")
+    new = staging_dir(tmp_path, "r")
+    assert new.name.startswith(f".r.pid{os.getpid()}.") and new.is_dir()
+    assert not stale.exists() and live.exists() and foreign.exists() and other.exists()

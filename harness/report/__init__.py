@@ -12,7 +12,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -343,14 +342,14 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
 
 def write(res, reports_dir: str | Path, name: str | None = None) -> Path:
     """Write the run directory and return its path."""
-    from harness.rundir import run_dir
+    from harness.rundir import run_dir, staging_dir
 
     reports_dir = Path(reports_dir)
     name = name or res.config.name or default_name(res.config)
     res.config.name = name
     final = run_dir(reports_dir, name)  # validated: a direct child that is absent or an earlier run
     reports_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=reports_dir, prefix=f".{name}."))
+    tmp = staging_dir(reports_dir, name)  # also removes what a killed earlier run of this name left
     try:
         files = {"pairs": "pairs.csv", "groups": "groups.csv", "disparity": "disparity.csv",
                  "acquisitions": "acquisitions.csv", "report": "report.html", "results": "results.json"}

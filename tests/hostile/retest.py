@@ -1912,7 +1912,7 @@ def interrupt_then_resume(sig: int, when: str, expect_rc: tuple[int, ...], sched
         if when == "acquisition":
             ds, ref = _medium(ctx), ctx.base.run_medium
         else:
-            ds, ref = ctx.tiny(), ctx.base.run_tiny
+            ds, ref = ctx.tiny("tiny"), ctx.base.run_tiny  # named as the reference run's set
             shutil.copytree(ctx.base.cache_tiny, ctx.cache, dirs_exist_ok=True)
         extra = ["--scheduler", "local"] if scheduler else []
         p = Proc(ctx, _medium_argv(ctx, ds, "2", "r", None, None, *extra), tag="-1")
@@ -1971,7 +1971,7 @@ def fault_attempts() -> list[Attempt]:
     # damaged cache entries: the tiny set with its warm cache, one class of damage each
     def cache_damage(how):
         def runner(ctx: Ctx) -> Result:
-            ds = ctx.tiny()
+            ds = ctx.tiny("tiny")  # named as the reference run's set
             shutil.copytree(ctx.base.cache_tiny, ctx.cache, dirs_exist_ok=True)
             entries = sorted(ctx.cache.rglob("*.npz"))
             for i, e in enumerate(entries[:5]):
