@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Optional
@@ -99,6 +100,9 @@ class AcquisitionCache:
         if not self.enabled:
             return None
         p = self._path(key)
+        if p.is_symlink() or (p.exists() and not p.is_file()):  # a folder or link where an entry belongs
+            self._discard(p, ValueError("not a regular file"))
+            return None
         if not p.is_file():
             return None
         try:
@@ -126,7 +130,10 @@ class AcquisitionCache:
         log.debug("cache entry %s unreadable (%s: %s); recomputing", p, type(exc).__name__, exc)
         self.discarded += 1
         try:
-            p.unlink()
+            if p.is_dir() and not p.is_symlink():  # named as an entry inside the cache: nothing of the user's
+                shutil.rmtree(p)
+            else:
+                p.unlink()
         except OSError:
             pass
 

@@ -135,3 +135,26 @@ def test_an_entry_under_another_entrys_name_is_a_miss(tmp_path):
     assert c.get(ka) is None and c.discarded == 1 and not c._path(ka).exists()
     got = c.get(kb)
     assert got is not None and got["embedding"][0] == 2.0 and "_key" not in got
+
+
+@pytest.mark.parametrize("how", ["a folder", "a symlink", "a dangling symlink"])
+def test_something_else_where_an_entry_belongs_is_counted_removed_and_rewritten(tmp_path, how):
+    """Hostile re-test: a folder in an entry's place was passed over silently and blocked the write."""
+    c = AcquisitionCache(tmp_path)
+    key = "1e" * 32
+    rec = {"status": "ok", "reason": "", "embedding": np.linspace(0, 1, 128), "landmarks": np.ones((5, 2))}
+    p = _entry(c, key)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("not the cache's")
+    if how == "a folder":
+        p.mkdir()
+        (p / "x").write_text("x")
+    elif how == "a symlink":
+        p.symlink_to(outside)
+    else:
+        p.symlink_to(tmp_path / "nowhere")
+    assert c.get(key) is None and c.discarded == 1 and not p.exists() and not p.is_symlink()
+    assert outside.read_text() == "not the cache's"  # a link's target is never touched
+    c.put(key, rec)
+    assert np.array_equal(c.get(key)["embedding"], rec["embedding"]) and not c.write_error
