@@ -68,6 +68,23 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
+def _kill_started_processes() -> None:
+    """Kill the worker processes this process started (a LocalCluster's nannies spawn them from here).
+
+    Interrupted while the cluster is starting, the cluster object does not exist yet, so its workers
+    cannot be asked to stop; left alive, they would try to tidy the scratch folder after it is removed
+    and print distributed's "Failed to remove" errors on the user's terminal after facerisk's one line.
+    """
+    import multiprocessing
+
+    for p in multiprocessing.active_children():
+        try:
+            p.kill()
+            p.join(5)
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
 class DaskExecutor:
     """Runs tasks on the Dask cluster at ``scheduler`` (``local``: a LocalCluster started here)."""
 
@@ -185,6 +202,8 @@ class DaskExecutor:
                         raise
                 self._cluster = None
             if self._scratch is not None:
+                if abort:
+                    _kill_started_processes()
                 shutil.rmtree(self._scratch, ignore_errors=True)
                 self._scratch = None
 
