@@ -136,7 +136,8 @@ def _ingest(args) -> int:
     AcquisitionCache(Path(cfg.cache_dir) if cfg.cache_dir else None, enabled=cfg.use_cache).check_writable()
     labels = read_labels(args.labels) if args.labels else None
     if labels is not None:  # every clip given needs its visitor, or its visits would be scored as nobody's
-        unlabelled = [Path(c).name for c in args.clips if Path(c).name not in set(labels["clip"])]
+        listed = set(labels["clip"])
+        unlabelled = [Path(c).name for c in args.clips if Path(c).name not in listed]
         if unlabelled:
             more = f" (and {len(unlabelled) - 1} more)" if len(unlabelled) > 1 else ""
             raise FaceriskError(f"{args.labels}: no row for clip {unlabelled[0]!r}{more}; add a row clip,subject_id "
@@ -399,11 +400,9 @@ def _metrics(args) -> int:
                 seed=cfg.seed, impostors=cfg.protocol.impostors, match_on=cfg.protocol.match_on,
                 recalibrate=m.recalibrate)
     out = Path(args.out or Path(cfg.reports_dir) / f"metrics-{Path(args.scores).stem}")
-    from harness.rundir import check_writable
+    from harness.rundir import check_writable, staging_dir
 
     check_writable(out.parent, "--out", "--out DIR")
-    from harness.rundir import staging_dir
-
     final, out = out, staging_dir(out.parent, out.name)
     try:
         files = write_tables(a, out)
@@ -431,12 +430,10 @@ def _replace_dir(tmp, final) -> None:
     """Move the finished folder ``tmp`` to ``final``, replacing only an earlier facerisk output there."""
     import os
 
-    from harness.rundir import RUN_MARKERS
+    from harness.rundir import check_out_folder
 
+    check_out_folder(final, "--out")  # checked again: the folder may have appeared while the work ran
     if final.exists():
-        if not final.is_dir() or not any((final / m).is_file() for m in RUN_MARKERS):
-            raise FaceriskError(f"{final} exists and is not a facerisk output folder; it is left untouched: choose "
-                                "another --out")
         old = final.with_name(f".{final.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         os.replace(final, old)
