@@ -102,12 +102,9 @@ def tflite_to_onnx(src: str | Path, cache_dir: str | Path | None = None) -> tupl
     meta["onnx_sha256"] = sha256_model(dst)
     # The record of what was written, renamed into place after the model: a cached file whose hash does
     # not match it (truncated, damaged, replaced) is converted again rather than handed to onnxruntime.
-    fd, tmp_meta = tempfile.mkstemp(dir=root, suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps(meta, indent=2))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp_meta, dst.with_suffix(".json"))
+    from harness.cache import atomic_write_text
+
+    atomic_write_text(dst.with_suffix(".json"), json.dumps(meta, indent=2))
     return dst, meta
 
 

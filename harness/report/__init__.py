@@ -164,7 +164,7 @@ class _Plots:
     """Plot calls collected while the page is assembled, then drawn together.
 
     Drawing the PNGs is most of a cached re-run's report time and each plot is independent, so they are
-    drawn in ``run.workers`` processes (forked: the inputs are inherited, only the PNG bytes travel back).
+    drawn in the run's ``workers`` processes (forked: the inputs are inherited, only the PNG bytes travel back).
     Each call returns a placeholder that :meth:`fill` swaps for the image once drawn; the placeholder
     carries a per-page random nonce so no text from the data can be mistaken for one.
     """
