@@ -8,9 +8,13 @@ The run's context (configuration, capture model) is sent to the workers once, no
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
+import signal
 import tempfile
+import time
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from harness.errors import ConfigError, FaceriskError
@@ -85,6 +89,78 @@ def _kill_started_processes() -> None:
             pass
 
 
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold SIGINT/SIGTERM back until the block ends, then deliver them to the handlers that were set.
+
+    While a LocalCluster is being built its object does not exist, so an interrupt there cannot stop the
+    worker processes its nannies are spawning from a thread of their own: one spawned after facerisk
+    removed the scratch folder recreated it (CI: ``left in TMPDIR: facerisk-dask-...``). Building it
+    takes seconds; the signal then takes effect with the cluster in hand, and close(abort) stops it. A
+    second Ctrl-C in that time is not held back (the user insists). Outside the main thread (embedded
+    use) signals are left alone.
+    """
+    pending: list[int] = []
+    old = {}
+
+    def hold(signum, frame):  # noqa: ARG001 - signal handler signature
+        if signum == signal.SIGINT and signal.SIGINT in pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, hold)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(pending):  # each once, in order of arrival
+            signal.raise_signal(sig)  # runs the restored handler: Terminated / KeyboardInterrupt
+
+
+def _descendants() -> set[int]:
+    """Process ids of this process's children and theirs (from /proc; empty where there is none)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return set()
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = set(), [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _remove_scratch(path: str, deadline: float = 10.0) -> None:
+    """Remove the scratch folder and keep it removed: a worker that was still starting may write into it."""
+    t0 = time.monotonic()
+    while True:
+        shutil.rmtree(path, ignore_errors=True)
+        time.sleep(0.2)  # a process that was mid-write shows itself
+        if not os.path.exists(path) or time.monotonic() - t0 > deadline:
+            return
+        for pid in _descendants():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 class DaskExecutor:
     """Runs tasks on the Dask cluster at ``scheduler`` (``local``: a LocalCluster started here)."""
 
@@ -99,7 +175,11 @@ class DaskExecutor:
         self._futures: list = []
         self._pids: list[int] = []
         try:
-            self._start(distributed, scheduler, workers, timeout)
+            if scheduler == "local":
+                with _signals_deferred():
+                    self._start(distributed, scheduler, workers, timeout)
+            else:  # connecting can take the whole timeout: an interrupt acts at once (nothing is started here)
+                self._start(distributed, scheduler, workers, timeout)
         except BaseException:  # Ctrl-C/SIGTERM while starting: stop what already runs, remove the scratch folder
             self.close(abort=True)
             raise
@@ -204,7 +284,9 @@ class DaskExecutor:
             if self._scratch is not None:
                 if abort:
                     _kill_started_processes()
-                shutil.rmtree(self._scratch, ignore_errors=True)
+                    _remove_scratch(self._scratch)
+                else:
+                    shutil.rmtree(self._scratch, ignore_errors=True)
                 self._scratch = None
 
     def _kill_local_workers(self) -> None:
