@@ -22,13 +22,18 @@ def cross_group_fmr(pairs: pd.DataFrame, attrs: Sequence[str], threshold: float,
     eg = group_labels(imp, [f"enrol_{a}" for a in attrs]).to_numpy()
     pg = group_labels(imp, [f"probe_{a}" for a in attrs]).to_numpy()
     hit = imp["score"].to_numpy() >= threshold
+    enrol_names, e_code = np.unique(eg.astype(str), return_inverse=True)
+    probe_names, p_code = np.unique(pg.astype(str), return_inverse=True)
+    cell = e_code.reshape(-1) * len(probe_names) + p_code.reshape(-1)  # one count per cell, not a mask per cell
+    size = len(enrol_names) * len(probe_names)
+    n_cell = np.bincount(cell, minlength=size)
+    k_cell = np.bincount(cell, weights=hit, minlength=size).astype(int)
     rows = []
-    for e in sorted(set(eg)):
-        for p in sorted(set(pg)):
-            sel = (eg == e) & (pg == p)
-            n, k = int(sel.sum()), int(hit[sel].sum())
+    for i, e in enumerate(enrol_names):
+        for j, p in enumerate(probe_names):
+            n, k = int(n_cell[i * len(probe_names) + j]), int(k_cell[i * len(probe_names) + j])
             lo, hi = clopper_pearson(k, n, confidence)
-            rows.append({"enrol_group": e, "probe_group": p, "n_impostor": n, "n_false_match": k,
+            rows.append({"enrol_group": str(e), "probe_group": str(p), "n_impostor": n, "n_false_match": k,
                          "fmr": k / n if n else np.nan, "fmr_lo": lo, "fmr_hi": hi})
     return pd.DataFrame(rows)
 
