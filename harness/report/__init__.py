@@ -53,10 +53,33 @@ def _clean(obj: Any) -> Any:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON objects under the 0/0 convention: NaN -> null; +inf -> null with the key listed
     in the row's ``unbounded`` array (JSON has no infinity, and an unbounded limit is never a number)."""
+    names = [str(c) for c in frame.columns]
+    if not names:
+        return [{} for _ in range(len(frame))]
+    columns, pos_inf = [], []
+    for j in range(frame.shape[1]):
+        s = frame.iloc[:, j]
+        dt = s.dtype
+        if isinstance(dt, np.dtype) and dt.kind in "fiub":  # column at a time: this was a tenth of a re-run
+            a = s.to_numpy()
+            vals = a.tolist()
+            if dt.kind == "f":
+                for i in np.flatnonzero(~np.isfinite(a)):
+                    vals[i] = None
+                pos_inf.append(np.isposinf(a))
+            else:
+                pos_inf.append(None)
+        else:
+            raw = s.astype(object).where(s.notna(), None).tolist()
+            pos_inf.append(np.array([isinstance(v, (float, np.floating)) and math.isinf(v) and v > 0 for v in raw],
+                                    dtype=bool))
+            vals = [_clean(v) for v in raw]
+        columns.append(vals)
+    flagged = [(names[j], m) for j, m in enumerate(pos_inf) if m is not None and m.any()]
     out = []
-    for row in frame.astype(object).where(frame.notna(), None).to_dict(orient="records"):
-        inf = [k for k, v in row.items() if isinstance(v, (float, np.floating)) and math.isinf(v) and v > 0]
-        rec = _clean(row)
+    for i, row in enumerate(zip(*columns)):
+        rec = dict(zip(names, row))
+        inf = [k for k, m in flagged if m[i]]
         if inf:
             rec["unbounded"] = inf
         out.append(rec)
@@ -169,9 +192,11 @@ class _Plots:
     carries a per-page random nonce so no text from the data can be mistaken for one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache=None) -> None:
         self.jobs: list = []
         self.nonce = os.urandom(8).hex()
+        #: A :class:`harness.report.plotcache.PlotCache`, or None: then every plot is drawn.
+        self.cache = cache
 
     def __call__(self, fn, *args) -> str:
         self.jobs.append((fn, args))
@@ -180,11 +205,32 @@ class _Plots:
     def fill(self, html: str, workers: int) -> str:
         from harness.executors.local import LocalPool, resolve_workers
 
-        with LocalPool(resolve_workers(workers, len(self.jobs))) as pool:
-            pngs = dict(pool.run(_render_plot, list(range(len(self.jobs))), self.jobs))
+        pngs, keys = {}, {}
+        if self.cache is not None and self.cache.enabled:
+            from harness.report.plotcache import plot_key
+
+            for i, (fn, args) in enumerate(self.jobs):
+                keys[i] = plot_key(fn, args)
+                hit = self.cache.get(keys[i])
+                if hit is not None:
+                    pngs[i] = hit
+        todo = [i for i in range(len(self.jobs)) if i not in pngs]
+        if todo:
+            with LocalPool(resolve_workers(workers, len(todo))) as pool:
+                drawn = {todo[pos]: png for pos, png in pool.run(_render_plot, todo, self.jobs)}
+            for i, png in drawn.items():
+                if self.cache is not None:
+                    self.cache.put(keys.get(i), png)
+            pngs.update(drawn)
         for i, png in pngs.items():
             html = html.replace(f"facerisk-plot-{self.nonce}-{i}-end", _img(png))
         return html
+
+
+def _plot_cache(cfg):
+    from harness.report.plotcache import PlotCache, plot_cache_root
+
+    return PlotCache(plot_cache_root(cfg.cache_dir), enabled=cfg.use_cache)
 
 
 def _sub(frame: pd.DataFrame, **eq) -> pd.DataFrame:
@@ -256,7 +302,7 @@ def _html(results: dict[str, Any], res, fingerprint: str = "") -> str:
     a = res.analysis
     holm = bool(getattr(res.config.metrics, "holm", False))
     tlabel = {t.id: labels.threshold_label(t.to_dict()) for t in res.thresholds}
-    plot = _Plots()
+    plot = _Plots(_plot_cache(res.config))
     sections = []
     for attrs in res.slices:
         name = " × ".join(attrs)

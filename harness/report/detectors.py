@@ -14,13 +14,11 @@ import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from harness.report.plots import _png, pyplot
 
-from harness.report.plots import _png  # noqa: E402
+plt = pyplot()  # headless, in the report's style (a '$' in a label stays text)
 
 
 def fta_plot(table: pd.DataFrame, slice_name: str, levels: Sequence[float] = (0.10, 0.50),

@@ -10,16 +10,12 @@ from __future__ import annotations
 import io
 from typing import Callable, Optional, Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri  # the normal quantile; scipy.stats takes 0.5 s to import
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy.special import ndtri  # noqa: E402  (the normal quantile; scipy.stats takes 0.5 s to import)
-
-from harness.metrics import det_curve  # noqa: E402
-from harness.metrics.groups import group_labels  # noqa: E402
+from harness.metrics import det_curve
+from harness.metrics.groups import group_labels
 
 #: Okabe & Ito (2008) colour-blind-safe palette (black last: reserved for thresholds).
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
@@ -28,17 +24,44 @@ LINESTYLES = ["-", "-.", (0, (6, 2)), (0, (1, 1.5))]
 INSUFFICIENT = {"ls": (0, (2, 2)), "lw": 0.9, "alpha": 0.7}  # thin and faint: too few people for a claim
 IMPOSTOR, GENUINE = "#D55E00", "#0072B2"  # vermillion and blue: distinguishable in every colour vision type
 
-plt.rcParams.update({
-    "font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9, "xtick.labelsize": 9.5,
-    "ytick.labelsize": 9.5, "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO[:7]), "figure.dpi": 110,
-    # Group labels and file names are data: a '$' in one must print as a '$', never start mathtext.
-    "text.parse_math": False,
-})
+
+def pyplot():
+    """matplotlib.pyplot, headless, with the report's style; imported on first use.
+
+    Deferred because the import costs about a second and a re-run whose plots all come from the plot
+    cache draws nothing.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as mpl_pyplot
+
+    if not getattr(mpl_pyplot, "_facerisk_style", False):
+        mpl_pyplot.rcParams.update({
+            "font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "legend.fontsize": 9,
+            "xtick.labelsize": 9.5, "ytick.labelsize": 9.5, "axes.prop_cycle": matplotlib.cycler(color=OKABE_ITO[:7]),
+            "figure.dpi": 110,
+            # Group labels and file names are data: a '$' in one must print as a '$', never start mathtext.
+            "text.parse_math": False,
+        })
+        mpl_pyplot._facerisk_style = True
+    return mpl_pyplot
+
+
+class _Pyplot:
+    """Stands for ``matplotlib.pyplot`` in this module until a plot is drawn (see :func:`pyplot`)."""
+
+    def __getattr__(self, name: str):
+        return getattr(pyplot(), name)
+
+
+plt = _Pyplot()
 
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    # zlib level 1, not 6: the eleven plots render 11% faster for 6% more bytes (5.50 s vs 6.16 s, 0.74 vs 0.70 MiB)
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return buf.getvalue()
 

@@ -179,9 +179,9 @@ def test_every_abbreviation_on_the_page_is_in_the_glossary(real_run):
 
 def test_a_dollar_in_a_group_label_is_text_not_maths():
     """A '$' in a label ('$5 coupon' group, a file name) used to be rendered as mathtext."""
-    import matplotlib.pyplot as plt
+    from harness.report import plots
 
-    from harness.report import plots  # noqa: F401 - sets the report's rcParams
+    plt = plots.pyplot()  # the report's pyplot, with its rcParams
 
     fig, ax = plt.subplots()
     t = ax.set_title("cost $x_1$ group")
