@@ -67,7 +67,8 @@ class Card:
 
 def _parse(path: Path) -> Card:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml when present: a card pinning every file's sha256 took 80 ms to parse in pure Python
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise DatasetError(f"{path}: dataset card is not valid YAML ({exc})") from None
     if not isinstance(data, dict):
