@@ -7,6 +7,7 @@ axis, sample sizes in every legend, zero cells drawn visibly.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from typing import Callable, Optional, Sequence
 
@@ -56,6 +57,10 @@ class _Pyplot:
 
 
 plt = _Pyplot()
+
+# pyplot itself is deferred, but a missing matplotlib must still fail here, before any work, with the CLI's one line
+if importlib.util.find_spec("matplotlib") is None:
+    raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
 
 
 def _png(fig) -> bytes:
