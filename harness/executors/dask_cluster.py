@@ -187,6 +187,9 @@ class DaskExecutor:
     def _start(self, distributed, scheduler: str, workers: int, timeout: float) -> None:
         # Dask's own progress chatter (INFO) would otherwise reach facerisk's log handler.
         logging.getLogger("distributed").setLevel(logging.WARNING)
+        # "Couldn't gather N keys, rescheduling" is Dask recovering from a lost worker by itself (the tasks are
+        # recomputed, each result counted once); in CI it also raced facerisk's one SIGTERM line onto stderr.
+        logging.getLogger("distributed.client").setLevel(logging.ERROR)
         if scheduler == "local":
             # One thread per worker process: dlib's network objects are not shared between threads.
             # No dashboard: nothing is served that the run does not need. The scheduler still starts an HTTP
